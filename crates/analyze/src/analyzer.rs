@@ -1,0 +1,131 @@
+//! Routing a mixed stream of samples to one tracker per node, and the batch entry points.
+
+use crate::analysis::{Analysis, LiveState};
+use crate::csv_read::read_csv;
+use crate::error::AnalyzeError;
+use crate::options::AnalyzeOptions;
+use crate::sample::Sample;
+use crate::tracker::NodeTracker;
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::mpsc;
+
+/// Incremental analysis of any number of nodes, in order of first appearance.
+#[derive(Debug, Clone)]
+pub struct Analyzer {
+    opts: AnalyzeOptions,
+    nodes: Vec<NodeTracker>,
+    index: HashMap<String, usize>,
+    /// Consecutive samples are usually of the same node: skip the hash lookup then.
+    last: Option<usize>,
+}
+
+impl Analyzer {
+    pub fn new(opts: AnalyzeOptions) -> Self {
+        Self {
+            opts,
+            nodes: Vec::new(),
+            index: HashMap::new(),
+            last: None,
+        }
+    }
+
+    pub fn push(&mut self, s: &Sample) {
+        let i = match self.last {
+            Some(i) if self.nodes[i].node() == s.node => i,
+            _ => match self.index.get(s.node.as_str()) {
+                Some(&i) => i,
+                None => {
+                    self.nodes
+                        .push(NodeTracker::new(s.node.clone(), self.opts.clone()));
+                    self.index.insert(s.node.clone(), self.nodes.len() - 1);
+                    self.nodes.len() - 1
+                }
+            },
+        };
+        self.last = Some(i);
+        self.nodes[i].push(s);
+    }
+
+    pub fn node(&self, name: &str) -> Option<&NodeTracker> {
+        self.index.get(name).map(|&i| &self.nodes[i])
+    }
+
+    pub fn nodes(&self) -> &[NodeTracker] {
+        &self.nodes
+    }
+
+    pub fn snapshot(&self, node: &str) -> Option<LiveState> {
+        self.node(node).map(NodeTracker::snapshot)
+    }
+
+    pub fn snapshots(&self) -> Vec<LiveState> {
+        self.nodes.iter().map(NodeTracker::snapshot).collect()
+    }
+
+    /// Analyses so far, one per node.
+    pub fn analyses(&self) -> Vec<Analysis> {
+        self.nodes.iter().map(NodeTracker::analysis).collect()
+    }
+
+    pub fn finish(self) -> Vec<Analysis> {
+        self.analyses()
+    }
+}
+
+/// Analyses a sequence of samples (any mix of nodes), one [`Analysis`] per node.
+pub fn analyze<S: Borrow<Sample>>(
+    samples: impl IntoIterator<Item = S>,
+    opts: &AnalyzeOptions,
+) -> Vec<Analysis> {
+    let mut a = Analyzer::new(opts.clone());
+    for s in samples {
+        a.push(s.borrow());
+    }
+    a.finish()
+}
+
+/// Streams a CSV export through the analysis without holding its rows; stops at the
+/// first bad line.
+///
+/// Parsing runs on a second thread, handing over batches of samples whose buffers come
+/// back to be reused: parsing and analysis each take a large share of the time, and the
+/// 10-million-row budget needs both cores.
+pub fn analyze_csv<R: Read + Send>(
+    reader: R,
+    opts: &AnalyzeOptions,
+) -> Result<Vec<Analysis>, AnalyzeError> {
+    const BATCH: usize = 1024;
+    let mut csv = read_csv(reader)?.skip_head_hash();
+    let mut analyzer = Analyzer::new(opts.clone());
+    std::thread::scope(|scope| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<Sample>, usize)>(4);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<Sample>>();
+        let parser = scope.spawn(move || -> Result<(), AnalyzeError> {
+            loop {
+                let mut batch = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| vec![Sample::default(); BATCH]);
+                let mut n = 0;
+                while n < BATCH && csv.read_into(&mut batch[n])? {
+                    n += 1;
+                }
+                // A closed channel means the consumer is gone: nothing left to do.
+                if full_tx.send((batch, n)).is_err() || n < BATCH {
+                    return Ok(());
+                }
+            }
+        });
+        for (batch, n) in full_rx {
+            for s in &batch[..n] {
+                analyzer.push(s);
+            }
+            let _ = empty_tx.send(batch);
+        }
+        parser
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
+    Ok(analyzer.finish())
+}

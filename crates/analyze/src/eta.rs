@@ -1,0 +1,328 @@
+//! ETA from a model of time per block against height.
+//!
+//! Blocks get heavier as a chain grows, so "remaining / recent rate" is biased low. The
+//! model (see docs/ANALYSIS.md) takes the syncing seconds per block of each completed
+//! height bucket (stall time excluded), and
+//!
+//! * `level` L: seconds per block at the current height — the block-weighted mean of the
+//!   last eight buckets, each projected to the current height along the fitted slope and
+//!   held within ½–2× of their median;
+//! * `slope` β: a least-squares fit of seconds-per-block against height over all buckets
+//!   (each first clipped to 3× of its neighbours' median, so a hiccup cannot tilt it);
+//! * `flat` = R·L assumes blocks stop getting heavier; `trend` = ∫₀ᴿ (L + βx) dx assumes
+//!   they keep getting heavier as they have so far. The estimate is
+//!   flat + w·(trend − flat) with w = clamp(R², ½, 1): the more of the history a straight
+//!   line explains, the more the trend is trusted. The range spans both, widened by the
+//!   spread (quartiles) of recent buckets around the level;
+//! * the range widens with the reach of the extrapolation, remaining / observed blocks
+//!   (capped at 4): the upper bound by ×(1 + reach/4), the lower by ÷(1 + reach/10);
+//! * observed stalls are expected to recur in proportion: the estimate is divided by
+//!   (1 − f/2) and the upper bound by (1 − f), f = stalled share of syncing time (≤ ½).
+//!
+//! With fewer than four buckets it falls back to the window rate, with a ±50 % range.
+
+use crate::rate::{median, quantile};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EtaMethod {
+    /// Time per block fitted against height over the bucketed history.
+    HeightModel,
+    /// Remaining blocks over the sliding-window rate (too little history for a model).
+    WindowRate,
+    /// No estimate: synced, no target, or no progress.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Eta {
+    pub seconds: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub method: EtaMethod,
+}
+
+impl Eta {
+    pub const UNKNOWN: Eta = Eta {
+        seconds: None,
+        low: None,
+        high: None,
+        method: EtaMethod::Unknown,
+    };
+}
+
+pub(crate) struct EtaInput<'a> {
+    /// (mid height, seconds per block, blocks) per completed bucket, in height order.
+    pub points: &'a [(f64, f64, f64)],
+    pub current: u64,
+    pub remaining: u64,
+    /// Blocks synced so far in this run.
+    pub observed: u64,
+    /// Blocks per second over the sliding window.
+    pub window_rate: Option<f64>,
+    /// Stalled share of the time spent behind.
+    pub stall_fraction: f64,
+    pub stalled_now: bool,
+}
+
+const MIN_POINTS: usize = 4;
+const LEVEL_POINTS: usize = 8;
+const SPREAD_POINTS: usize = 10;
+/// Blocks cannot get more than this much cheaper ahead than they are now.
+const MIN_LEVEL_SHARE: f64 = 0.25;
+/// Nor can the trend project more than this multiple of the flat estimate.
+const MAX_TREND_FACTOR: f64 = 8.0;
+/// Remaining/observed beyond which the range stops widening.
+const MAX_REACH: f64 = 4.0;
+
+pub(crate) fn estimate(inp: &EtaInput<'_>) -> Eta {
+    if inp.remaining == 0 {
+        return Eta {
+            seconds: Some(0.0),
+            low: Some(0.0),
+            high: Some(0.0),
+            method: EtaMethod::HeightModel,
+        };
+    }
+    let r = inp.remaining as f64;
+    let (mid, mut low, mut high, method) = if inp.points.len() >= MIN_POINTS
+        && let Some(m) = Model::fit(inp.points, inp.current as f64)
+    {
+        let flat = r * m.level;
+        let trend = m.integral(r).min(flat * MAX_TREND_FACTOR);
+        let w = m.r2.clamp(0.5, 1.0);
+        let mid = flat + w * (trend - flat);
+        (
+            mid,
+            flat.min(trend) * m.spread_low,
+            flat.max(trend) * m.spread_high,
+            EtaMethod::HeightModel,
+        )
+    } else if let Some(rate) = inp.window_rate.filter(|r| *r > 0.0) {
+        let mid = r / rate;
+        (mid, mid / 1.5, mid * 1.5, EtaMethod::WindowRate)
+    } else {
+        return Eta::UNKNOWN;
+    };
+    // Whatever the model, the part of the chain not seen yet may hold heavier phases:
+    // the further the extrapolation reaches beyond what was observed, the wider the range.
+    let reach = (r / inp.observed.max(1) as f64).min(MAX_REACH);
+    high *= 1.0 + 0.25 * reach;
+    low /= 1.0 + 0.1 * reach;
+    let f = inp.stall_fraction.clamp(0.0, 0.5);
+    let mid = mid / (1.0 - f / 2.0);
+    high /= 1.0 - f;
+    low = low.min(mid);
+    high = high.max(mid);
+    Eta {
+        seconds: Some(mid),
+        low: Some(low),
+        // A node that is not moving has no upper bound.
+        high: (!inp.stalled_now).then_some(high),
+        method,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Model {
+    level: f64,
+    slope: f64,
+    r2: f64,
+    spread_low: f64,
+    spread_high: f64,
+}
+
+impl Model {
+    fn fit(points: &[(f64, f64, f64)], current: f64) -> Option<Model> {
+        let ys = clip_spikes(points);
+        let (slope, r2) = weighted_ls(points, &ys)?;
+        let project = |i: usize| ys[i] + slope * (current - points[i].0);
+        let n = points.len();
+        // Block-weighted mean of the projections, each first held within ½–2× of their
+        // median: less noisy than the median, yet a bucket that absorbed the fuzzy edge
+        // of a stall cannot drag it.
+        let recent = n.saturating_sub(LEVEL_POINTS)..n;
+        let mut proj: Vec<f64> = recent.clone().map(project).collect();
+        let mid = median(&mut proj.clone())?;
+        let level = if mid > 0.0 {
+            for p in &mut proj {
+                *p = p.clamp(mid / 2.0, mid * 2.0);
+            }
+            let w: f64 = recent.clone().map(|i| points[i].2).sum();
+            recent.zip(&proj).map(|(i, p)| p * points[i].2).sum::<f64>() / w
+        } else {
+            // A steep negative slope projected below zero: fall back to the plain median.
+            median(&mut ys[recent].to_vec())?
+        };
+        if !(level.is_finite() && level > 0.0) {
+            return None;
+        }
+        let mut ratios: Vec<f64> = (n.saturating_sub(SPREAD_POINTS)..n)
+            .map(|i| project(i).max(0.0) / level)
+            .collect();
+        let spread_low = quantile(&mut ratios, 0.25)?.clamp(0.1, 1.0);
+        let spread_high = quantile(&mut ratios, 0.75)?.clamp(1.0, 10.0);
+        Some(Model {
+            level,
+            slope,
+            r2,
+            spread_low,
+            spread_high,
+        })
+    }
+
+    /// Seconds to sync the next `r` blocks: ∫₀ʳ max(L + βx, L·MIN_LEVEL_SHARE) dx.
+    fn integral(&self, r: f64) -> f64 {
+        let (l, b) = (self.level, self.slope);
+        let floor = l * MIN_LEVEL_SHARE;
+        if b >= 0.0 {
+            return r * l + b * r * r / 2.0;
+        }
+        let x_floor = (floor - l) / b;
+        if r <= x_floor {
+            r * l + b * r * r / 2.0
+        } else {
+            x_floor * l + b * x_floor * x_floor / 2.0 + (r - x_floor) * floor
+        }
+    }
+}
+
+/// Clips each value to within 3× of the median of its neighbourhood (±2 buckets).
+fn clip_spikes(points: &[(f64, f64, f64)]) -> Vec<f64> {
+    let n = points.len();
+    (0..n)
+        .map(|i| {
+            let mut near: Vec<f64> = points[i.saturating_sub(2)..(i + 3).min(n)]
+                .iter()
+                .map(|p| p.1)
+                .collect();
+            match median(&mut near) {
+                Some(m) if m > 0.0 => points[i].1.clamp(m / 3.0, m * 3.0),
+                _ => points[i].1,
+            }
+        })
+        .collect()
+}
+
+/// Weighted least squares of `ys` on the points' heights: (slope, R²).
+///
+/// R² is measured on the points pooled into a few consecutive groups, because it is meant
+/// to say whether a straight line describes the *shape* of the history; bucket-to-bucket
+/// noise (batchy progress) would otherwise drag it down and hide a real trend.
+fn weighted_ls(points: &[(f64, f64, f64)], ys: &[f64]) -> Option<(f64, f64)> {
+    let (slope, _) = ls(points.iter().zip(ys).map(|(p, y)| (p.0, *y, p.2)))?;
+    let n = points.len();
+    let groups = R2_GROUPS.min(n);
+    let pooled = (0..groups).map(|g| {
+        let (lo, hi) = (g * n / groups, (g + 1) * n / groups);
+        let w: f64 = points[lo..hi].iter().map(|p| p.2).sum();
+        let x = points[lo..hi].iter().map(|p| p.0 * p.2).sum::<f64>() / w;
+        let y = (lo..hi).map(|i| ys[i] * points[i].2).sum::<f64>() / w;
+        (x, y, w)
+    });
+    let (_, r2) = ls(pooled)?;
+    Some((slope, r2))
+}
+
+const R2_GROUPS: usize = 8;
+
+/// Weighted least squares over (x, y, weight): (slope, R²).
+fn ls(pts: impl Iterator<Item = (f64, f64, f64)> + Clone) -> Option<(f64, f64)> {
+    let sw: f64 = pts.clone().map(|p| p.2).sum();
+    if sw.is_nan() || sw <= 0.0 {
+        return None;
+    }
+    let mx = pts.clone().map(|p| p.2 * p.0).sum::<f64>() / sw;
+    let my = pts.clone().map(|p| p.2 * p.1).sum::<f64>() / sw;
+    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y, w) in pts {
+        let (dx, dy) = (x - mx, y - my);
+        sxx += w * dx * dx;
+        sxy += w * dx * dy;
+        syy += w * dy * dy;
+    }
+    if sxx <= 0.0 {
+        return Some((0.0, 1.0));
+    }
+    let slope = sxy / sxx;
+    let r2 = if syy > 0.0 {
+        sxy * sxy / (sxx * syy)
+    } else {
+        1.0
+    };
+    (slope.is_finite() && r2.is_finite()).then_some((slope, r2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(points: &[(f64, f64, f64)], current: u64, remaining: u64) -> Eta {
+        estimate(&EtaInput {
+            points,
+            current,
+            remaining,
+            observed: current,
+            window_rate: None,
+            stall_fraction: 0.0,
+            stalled_now: false,
+        })
+    }
+
+    #[test]
+    fn constant_cost_is_exact() {
+        let pts: Vec<_> = (0..50)
+            .map(|i| (i as f64 * 10.0 + 5.0, 0.5, 10.0))
+            .collect();
+        let e = input(&pts, 500, 500);
+        assert!((e.seconds.unwrap() - 250.0).abs() < 1e-6, "{e:?}");
+        assert_eq!(e.method, EtaMethod::HeightModel);
+    }
+
+    #[test]
+    fn linear_growth_follows_the_trend() {
+        // seconds per block = 0.001 × height; from 500 to 1000 that is 375 s.
+        let pts: Vec<_> = (0..50)
+            .map(|i| {
+                let x = i as f64 * 10.0 + 5.0;
+                (x, 0.001 * x, 10.0)
+            })
+            .collect();
+        let e = input(&pts, 500, 500);
+        let s = e.seconds.unwrap();
+        assert!((s - 375.0).abs() / 375.0 < 0.02, "{e:?}");
+        assert!(e.low.unwrap() <= s && s <= e.high.unwrap());
+    }
+
+    #[test]
+    fn no_data_no_estimate_and_window_fallback() {
+        assert_eq!(input(&[], 0, 10), Eta::UNKNOWN);
+        let e = estimate(&EtaInput {
+            points: &[],
+            current: 0,
+            remaining: 100,
+            observed: 0,
+            window_rate: Some(10.0),
+            stall_fraction: 0.0,
+            stalled_now: true,
+        });
+        assert_eq!(e.seconds, Some(10.0));
+        assert_eq!(e.high, None);
+        assert_eq!(e.method, EtaMethod::WindowRate);
+    }
+
+    #[test]
+    fn negative_slope_is_floored() {
+        let m = Model {
+            level: 1.0,
+            slope: -0.01,
+            r2: 1.0,
+            spread_low: 1.0,
+            spread_high: 1.0,
+        };
+        // Falls to 0.25 s/block after 75 blocks, then stays there.
+        let v = m.integral(1075.0);
+        assert!((v - (75.0 - 0.01 * 75.0 * 75.0 / 2.0 + 1000.0 * 0.25)).abs() < 1e-9);
+    }
+}

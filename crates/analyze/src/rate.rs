@@ -1,0 +1,236 @@
+//! The node's own pace: typical time between advances (for `stall_after = auto` and the
+//! rate window) and typical sync rate (the yardstick a crawl is measured against).
+//!
+//! Both are medians over a short recent memory, fed only from healthy stretches (behind,
+//! not stalled), so a stall cannot redefine "normal" and end itself.
+
+use crate::options::{AnalyzeOptions, StallAfter};
+
+/// Median and maximum of the last `cap` values. Recomputed every few pushes rather than
+/// on each, because an advance arrives with almost every sample of a fast sync.
+#[derive(Debug, Clone)]
+pub(crate) struct RecentMedian {
+    buf: Vec<f64>,
+    cap: usize,
+    pos: usize,
+    stale: usize,
+    median: Option<f64>,
+    max: Option<f64>,
+}
+
+impl RecentMedian {
+    const REFRESH_EVERY: usize = 8;
+
+    pub fn new(cap: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(cap),
+            cap,
+            pos: 0,
+            stale: 0,
+            median: None,
+            max: None,
+        }
+    }
+
+    pub fn push(&mut self, v: f64) {
+        if self.buf.len() < self.cap {
+            self.buf.push(v);
+        } else {
+            self.buf[self.pos] = v;
+            self.pos = (self.pos + 1) % self.cap;
+        }
+        self.stale += 1;
+        if self.buf.len() <= Self::REFRESH_EVERY || self.stale >= Self::REFRESH_EVERY {
+            self.refresh();
+        }
+    }
+
+    fn refresh(&mut self) {
+        self.stale = 0;
+        let mut v = self.buf.clone();
+        self.median = median(&mut v);
+        self.max = v.iter().copied().reduce(f64::max);
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn median(&self) -> Option<f64> {
+        self.median
+    }
+
+    pub fn max(&self) -> Option<f64> {
+        self.max
+    }
+}
+
+/// Median of a slice (reorders it). Non-finite values must not be present.
+pub(crate) fn median(v: &mut [f64]) -> Option<f64> {
+    quantile(v, 0.5)
+}
+
+/// The `q` quantile with linear interpolation between order statistics (reorders `v`).
+pub(crate) fn quantile(v: &mut [f64], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable_by(f64::total_cmp);
+    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slice {
+    t: i64,
+    h: u64,
+    clean: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Pace {
+    gaps_ms: RecentMedian,
+    last_advance: Option<i64>,
+    slice: Option<Slice>,
+    rates: RecentMedian,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Self {
+            gaps_ms: RecentMedian::new(31),
+            last_advance: None,
+            slice: None,
+            rates: RecentMedian::new(15),
+        }
+    }
+}
+
+impl Pace {
+    /// An advance of the high-water mark at `t`. `healthy` says the gap before it is a
+    /// normal one (behind, no stall open): stall gaps and tip-following gaps are not.
+    pub fn on_advance(&mut self, t: i64, healthy: bool) {
+        if let Some(prev) = self.last_advance
+            && healthy
+        {
+            self.gaps_ms.push((t - prev) as f64);
+        }
+        self.last_advance = Some(t);
+    }
+
+    /// Typical time between advances, ms.
+    pub fn typical_gap_ms(&self) -> Option<f64> {
+        match self.gaps_ms.len() {
+            0 => None,
+            // Too few gaps for a median: trust the worst one so early batchy progress
+            // is not taken for a stall.
+            1..4 => self.gaps_ms.max(),
+            _ => self.gaps_ms.median(),
+        }
+    }
+
+    /// The stall threshold in ms. `auto` = max(floor, 5 × typical gap); before any gap is
+    /// known, 4 × floor, because a node that has not advanced yet may just be starting.
+    pub fn stall_after_ms(&self, opts: &AnalyzeOptions) -> i64 {
+        match opts.stall_after {
+            StallAfter::Fixed(d) => duration_ms(d).max(1),
+            StallAfter::Auto => {
+                let floor = duration_ms(opts.stall_floor).max(1);
+                match self.typical_gap_ms() {
+                    None => floor.saturating_mul(4),
+                    Some(g) => floor.max((g * opts.stall_gap_multiple) as i64),
+                }
+            }
+        }
+    }
+
+    /// The rate window in ms: the configured window, widened to span several typical gaps
+    /// so batchy progress (one jump every 10–40 s) does not make the rate flicker.
+    pub fn rate_window_ms(&self, opts: &AnalyzeOptions) -> i64 {
+        let base = duration_ms(opts.rate_window).max(1);
+        let gap = self.typical_gap_ms().unwrap_or(0.0);
+        base.max((gap * 4.0) as i64)
+    }
+
+    /// Feeds the slice that measures the typical rate. A slice is `window` long and counts
+    /// only if the node was behind and not stalled throughout.
+    pub fn on_height(&mut self, t: i64, h: u64, clean_now: bool, window: i64) {
+        match &mut self.slice {
+            None => {
+                self.slice = Some(Slice {
+                    t,
+                    h,
+                    clean: clean_now,
+                })
+            }
+            Some(s) => {
+                s.clean &= clean_now;
+                if t - s.t >= window {
+                    if s.clean {
+                        self.rates
+                            .push(h.saturating_sub(s.h) as f64 / (t - s.t) as f64);
+                    }
+                    *s = Slice {
+                        t,
+                        h,
+                        clean: clean_now,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Typical sync rate, blocks per ms; `None` until three healthy slices are measured.
+    pub fn typical_rate(&self) -> Option<f64> {
+        (self.rates.len() >= 3)
+            .then(|| self.rates.median())
+            .flatten()
+            .filter(|r| *r > 0.0)
+    }
+}
+
+pub(crate) fn duration_ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(quantile(&mut [0.0, 10.0], 0.25), Some(2.5));
+        assert_eq!(median(&mut []), None);
+    }
+
+    #[test]
+    fn ring_forgets_old_values() {
+        let mut r = RecentMedian::new(5);
+        for v in [
+            100.0, 100.0, 100.0, 100.0, 100.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0,
+        ] {
+            r.push(v);
+        }
+        assert_eq!(r.median(), Some(1.0));
+    }
+
+    #[test]
+    fn auto_threshold_follows_gaps_with_floor() {
+        let opts = AnalyzeOptions::default();
+        let mut p = Pace::default();
+        assert_eq!(p.stall_after_ms(&opts), 120_000);
+        for i in 0..20 {
+            p.on_advance(i * 2_000, true);
+        }
+        assert_eq!(p.stall_after_ms(&opts), 30_000);
+        let mut p = Pace::default();
+        for i in 0..20 {
+            p.on_advance(i * 25_000, true);
+        }
+        assert_eq!(p.stall_after_ms(&opts), 125_000);
+    }
+}

@@ -1,0 +1,4 @@
+pub mod demo;
+pub mod live;
+pub mod sim;
+pub mod watch;

@@ -1,0 +1,206 @@
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nodewarden_analyze::AnalyzeOptions;
+use nodewarden_config::{Config, DEFAULT_LISTEN};
+use nodewarden_record::{Recorder, RunChoice};
+use nodewarden_serve::Shared;
+use nodewarden_watch::{WatchOptions, Watcher};
+
+use crate::args::{LiveArgs, WatchArgs};
+use crate::cmd::live::LiveView;
+use crate::exit::{CmdResult, Failure};
+
+pub async fn run(args: WatchArgs, config: Option<&Path>) -> CmdResult {
+    let loaded = Config::load(config).map_err(Failure::usage)?;
+    let mut config = loaded.config.with_node_args(&args.nodes);
+    if config.nodes.is_empty() {
+        return Err(Failure::usage(
+            "no nodes to watch: add [[node]] tables to nodewarden.toml or pass --node NAME=KIND@URL",
+        ));
+    }
+    if let Some(t) = args.timeout {
+        for n in &mut config.nodes {
+            n.timeout = Some(t);
+        }
+    }
+    if args.once {
+        let reports = nodewarden_watch::poll_once(&config.nodes).await;
+        let out = if args.json {
+            serde_json::to_string_pretty(&reports).map_err(Failure::runtime)? + "\n"
+        } else {
+            nodewarden_report::status_table(&reports)
+        };
+        std::io::stdout()
+            .write_all(out.as_bytes())
+            .map_err(Failure::runtime)?;
+        return Ok(if reports.iter().all(|r| r.ok) { 0 } else { 1 });
+    }
+    let settings = Settings::resolve(&config, &args.live, args.json)?;
+    watch(config, settings, std::future::pending()).await
+}
+
+/// Everything the live watch needs beyond the nodes, with flags over config over defaults.
+pub struct Settings {
+    pub interval: Duration,
+    pub listen: Option<SocketAddr>,
+    pub record: Option<PathBuf>,
+    pub run: RunChoice,
+    pub analyze: AnalyzeOptions,
+    pub duration: Option<Duration>,
+    pub log_every: Duration,
+    pub json_lines: bool,
+}
+
+impl Settings {
+    pub fn resolve(config: &Config, a: &LiveArgs, json_lines: bool) -> Result<Settings, Failure> {
+        let listen = if a.no_listen {
+            None
+        } else {
+            let addr = match a.listen {
+                Some(l) => l,
+                None => config.watch.listen.parse().map_err(|_| {
+                    Failure::usage(format!(
+                        "watch.listen `{}` is not an address like {DEFAULT_LISTEN}",
+                        config.watch.listen
+                    ))
+                })?,
+            };
+            if !addr.ip().is_loopback() && !a.allow_remote {
+                return Err(Failure::usage(format!(
+                    "refusing to listen on {addr}: it is not loopback; add --allow-remote if every host that can reach it may see your nodes"
+                )));
+            }
+            Some(addr)
+        };
+        let record = (!a.no_record).then(|| {
+            a.record
+                .clone()
+                .unwrap_or_else(|| config.watch.record.clone())
+        });
+        let interval = a.interval.unwrap_or(config.watch.interval);
+        if interval < Duration::from_millis(100) {
+            return Err(Failure::usage("--interval must be at least 100ms"));
+        }
+        Ok(Settings {
+            interval,
+            listen,
+            record,
+            run: a
+                .run
+                .clone()
+                .map(RunChoice::Named)
+                .unwrap_or(RunChoice::New),
+            analyze: AnalyzeOptions {
+                stall_after: a.stall_after.unwrap_or(config.watch.stall_after),
+                ..AnalyzeOptions::default()
+            },
+            duration: a.duration,
+            log_every: a.log_every,
+            json_lines,
+        })
+    }
+}
+
+/// The live watch: HTTP, recording, live view; returns when a signal, `--duration` or
+/// `stop` ends it, with the recording flushed.
+pub async fn watch(
+    config: Config,
+    s: Settings,
+    stop: impl std::future::Future<Output = ()>,
+) -> CmdResult {
+    let shared = Shared::new();
+    let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut http = None;
+    let mut out = std::io::stdout();
+    if let Some(addr) = s.listen {
+        let listener = nodewarden_serve::bind(addr)
+            .await
+            .map_err(Failure::runtime)?;
+        let bound = listener.local_addr().map_err(Failure::runtime)?;
+        let _ = writeln!(
+            out,
+            "serving http://{bound}/metrics and http://{bound}/api/nodes"
+        );
+        let shared = shared.clone();
+        http = Some(tokio::spawn(nodewarden_serve::serve(
+            listener,
+            shared,
+            async {
+                let _ = http_stop_rx.await;
+            },
+        )));
+    }
+    let recorder = match &s.record {
+        Some(path) => {
+            let r = Recorder::open(path, s.run.clone(), env!("CARGO_PKG_VERSION"))
+                .map_err(Failure::runtime)?;
+            for n in &config.nodes {
+                r.register_node(&n.name, &n.kind.to_string())
+                    .map_err(Failure::runtime)?;
+            }
+            let _ = writeln!(
+                out,
+                "recording run `{}` into {}",
+                r.run_name(),
+                path.display()
+            );
+            Some(r)
+        }
+        None => None,
+    };
+    let _ = out.flush();
+    let watcher = Watcher::new(
+        &config.nodes,
+        WatchOptions {
+            interval: s.interval,
+            analyze: s.analyze.clone(),
+        },
+    );
+    let mut view = LiveView::new(&config.nodes, s.log_every, s.json_lines);
+    let mut record_error = None;
+    let shutdown = async {
+        let limit = async {
+            match s.duration {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = crate::cmd::sim::shutdown_signal() => {}
+            _ = limit => {}
+            _ = stop => {}
+        }
+    };
+    nodewarden_watch::run(watcher, s.interval, shutdown, |state, rows| {
+        shared.publish(state);
+        view.update(state);
+        if let Some(r) = &recorder
+            && record_error.is_none()
+        {
+            for row in rows {
+                if let Err(e) = r.record(row) {
+                    record_error = Some(e);
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+    view.finish();
+    let _ = http_stop_tx.send(());
+    if let Some(h) = http {
+        let _ = h.await;
+    }
+    if let Some(r) = recorder {
+        let name = r.run_name().to_string();
+        r.close().map_err(Failure::runtime)?;
+        let _ = writeln!(std::io::stdout(), "recorded run `{name}`");
+    }
+    match record_error {
+        Some(e) => Err(Failure::runtime(e)),
+        None => Ok(0),
+    }
+}

@@ -1,0 +1,49 @@
+//! The `nodewarden` binary: argument parsing, configuration and wiring. Logic lives in the
+//! library crates; this is the only place that prints.
+mod args;
+mod cmd;
+mod exit;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::exit::Failure;
+
+fn main() {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => exit::fail(Failure::runtime(format!(
+            "cannot start the async runtime: {e}"
+        ))),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Sim(a) => cmd::sim::run(a).await,
+            Command::Watch(a) => cmd::watch::run(a, cli.config.as_deref()).await,
+            Command::Demo(a) => cmd::demo::run(a, cli.config.as_deref()).await,
+        }
+    });
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(f) => exit::fail(f),
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,nodewarden=debug",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NODEWARDEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

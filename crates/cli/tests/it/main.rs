@@ -1,0 +1,8 @@
+//! End-to-end tests of the `nodewarden` binary against real processes on loopback.
+mod support;
+
+mod anvil;
+mod dialects;
+mod errors;
+mod leveldb;
+mod sim_lifecycle;

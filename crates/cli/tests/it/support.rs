@@ -1,0 +1,260 @@
+//! Test plumbing: the real `nodewarden` binary, real sims on loopback, canned HTTP servers
+//! for failure modes no healthy node produces, and the external peers the test script
+//! installs (anvil, Python with plyvel).
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nodewarden"));
+    c.env_remove("NODEWARDEN_LOG")
+        .current_dir(std::env::temp_dir());
+    c
+}
+
+/// Run the binary to completion with a hard time limit.
+pub fn run(args: &[&str]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn nodewarden");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("nodewarden {args:?} did not finish within 60s");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A `nodewarden sim` child process; killed (SIGKILL) on drop if still running.
+pub struct SimProc {
+    pub child: Child,
+    pub url: String,
+    pub port: u16,
+    lines: mpsc::Receiver<String>,
+}
+
+pub struct SimSpec<'a> {
+    pub kind: &'a str,
+    pub scenario: Option<&'a str>,
+    pub speed: f64,
+    pub data_dir: &'a Path,
+    pub port: u16,
+}
+
+impl SimProc {
+    pub fn start(spec: SimSpec<'_>) -> SimProc {
+        let listen = format!("127.0.0.1:{}", spec.port);
+        let mut cmd = bin();
+        cmd.args(["sim", "--kind", spec.kind, "--listen", &listen, "--speed"])
+            .arg(spec.speed.to_string())
+            .arg("--data-dir")
+            .arg(spec.data_dir);
+        if let Some(text) = spec.scenario {
+            let path = spec.data_dir.with_extension("scenario.toml");
+            std::fs::write(&path, text).unwrap();
+            cmd.arg("--scenario").arg(path);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn sim");
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("sim printed no listening line");
+        let url = first
+            .strip_prefix("listening on ")
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+            .to_string();
+        let port = url.rsplit(':').next().unwrap().parse().unwrap();
+        SimProc {
+            child,
+            url,
+            port,
+            lines: rx,
+        }
+    }
+
+    pub fn quick(kind: &str, dir: &Path) -> SimProc {
+        SimProc::start(SimSpec {
+            kind,
+            scenario: None,
+            speed: 50.0,
+            data_dir: dir,
+            port: 0,
+        })
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        let rc = unsafe { libc::kill(self.child.id() as i32, sig) };
+        assert_eq!(rc, 0, "kill({sig})");
+    }
+
+    /// SIGTERM, then wait for a clean exit; returns the lines printed after the first.
+    pub fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "sim ignored SIGTERM for 20s");
+            thread::sleep(Duration::from_millis(20));
+        };
+        let lines = self.lines.try_iter().collect();
+        (status, lines)
+    }
+}
+
+impl Drop for SimProc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// POST one JSON-RPC call with std only, so the test does not share code with the client.
+pub fn rpc(url: &str, method: &str, params: &str) -> serde_json::Value {
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
+    let (status, text) = http_post(url, "application/json", &body, None);
+    assert_eq!(status, 200, "{method}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method}: {e}: {text}"))
+}
+
+/// Minimal HTTP/1.1 POST; `host` overrides the Host header.
+pub fn http_post(url: &str, content_type: &str, body: &str, host: Option<&str>) -> (u16, String) {
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        host.unwrap_or(addr),
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, dechunk(&body))
+}
+
+fn dechunk(body: &str) -> String {
+    // Servers may answer chunked; good enough for small test bodies.
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            return body.to_string();
+        };
+        if n == 0 {
+            return out;
+        }
+        out.push_str(&tail[..n.min(tail.len())]);
+        rest = tail.get(n + 2..).unwrap_or("");
+    }
+    body.to_string()
+}
+
+/// A loopback server that answers every request with the same raw HTTP response (or, with
+/// `None`, accepts and never answers). Serves at most `max` connections, then stops.
+pub fn canned_server(response: Option<&'static str>, max: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(max) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = stream.read(&mut buf);
+            match response {
+                Some(r) => {
+                    let _ = stream.write_all(r.as_bytes());
+                }
+                None => held.push(stream),
+            }
+        }
+        thread::sleep(Duration::from_secs(30));
+        drop(held);
+    });
+    format!("http://{addr}")
+}
+
+/// A port nothing listens on (bound, then released).
+pub fn dead_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn json_response(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// An external tool the test script installs; a clear failure when it is missing.
+pub fn external(env: &str, default: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let path = std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(default));
+    assert!(
+        path.exists(),
+        "{} not found: run scripts/test.sh, which installs it (or set {env})",
+        path.display()
+    );
+    path
+}

@@ -1,0 +1,171 @@
+use std::path::{Path, PathBuf};
+
+use nodewarden_analyze::{Sample, SyncState};
+use rusqlite::{Connection, OpenFlags, Row};
+
+use crate::RecordError;
+
+/// One recorded run, as listed by `report`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    pub id: i64,
+    pub name: String,
+    pub started_ms: i64,
+    pub ended_ms: Option<i64>,
+    pub samples: u64,
+    /// (node, kind) pairs registered for the run.
+    pub nodes: Vec<(String, String)>,
+}
+
+/// Read access to a recording (opened read-only, so `report` can run beside `watch`).
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, RecordError> {
+        if !path.is_file() {
+            return Err(RecordError::Invalid {
+                path: path.display().to_string(),
+                message: "no such recording (start one with `nodewarden watch --record FILE`)"
+                    .into(),
+            });
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(
+            |source| RecordError::Sqlite {
+                path: path.display().to_string(),
+                source,
+            },
+        )?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .map_err(|_| store.invalid("not a nodewarden recording (no schema_version)"))?;
+        Ok(store)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> RecordError {
+        RecordError::Sqlite {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    fn invalid(&self, message: impl Into<String>) -> RecordError {
+        RecordError::Invalid {
+            path: self.path.display().to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn runs(&self) -> Result<Vec<RunInfo>, RecordError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.id, r.name, r.started_ms, r.ended_ms,
+                        (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id)
+                 FROM runs r ORDER BY r.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut runs: Vec<RunInfo> = stmt
+            .query_map([], |r| {
+                Ok(RunInfo {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    started_ms: r.get(2)?,
+                    ended_ms: r.get(3)?,
+                    samples: r.get::<_, i64>(4)? as u64,
+                    nodes: Vec::new(),
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        let mut nodes = self
+            .conn
+            .prepare("SELECT node, kind FROM run_nodes WHERE run_id = ?1 ORDER BY node")
+            .map_err(|e| self.err(e))?;
+        for run in &mut runs {
+            run.nodes = nodes
+                .query_map([run.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(runs)
+    }
+
+    /// A run by name, numeric id, or `latest`.
+    pub fn resolve(&self, which: &str) -> Result<RunInfo, RecordError> {
+        let runs = self.runs()?;
+        let found = if which == "latest" {
+            runs.last().cloned()
+        } else {
+            runs.iter()
+                .find(|r| r.name == which || which.parse::<i64>().ok() == Some(r.id))
+                .cloned()
+        };
+        found.ok_or_else(|| {
+            let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+            self.invalid(if names.is_empty() {
+                format!("no run `{which}`: the recording has no runs")
+            } else {
+                format!("no run `{which}` (runs: {})", names.join(", "))
+            })
+        })
+    }
+
+    /// Stream a run's samples in time order (per node when `node` is given).
+    pub fn for_each_sample(
+        &self,
+        run_id: i64,
+        node: Option<&str>,
+        mut f: impl FnMut(Sample),
+    ) -> Result<u64, RecordError> {
+        let sql = "SELECT t_ms, node, state, current, target, peers, head_hash, head_time, cpu_s,
+                          rss_bytes, read_bytes, write_bytes, data_dir_bytes
+                   FROM samples WHERE run_id = ?1 AND (?2 IS NULL OR node = ?2) ORDER BY t_ms, rowid";
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query(rusqlite::params![run_id, node])
+            .map_err(|e| self.err(e))?;
+        let mut n = 0;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            f(sample(row).map_err(|e| self.err(e))?);
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+fn sample(r: &Row<'_>) -> rusqlite::Result<Sample> {
+    let u = |i: usize| {
+        r.get::<_, Option<i64>>(i)
+            .map(|v| v.map(|x| x.max(0) as u64))
+    };
+    let state: String = r.get(2)?;
+    Ok(Sample {
+        t_ms: r.get(0)?,
+        node: r.get(1)?,
+        state: state.parse().unwrap_or(SyncState::Unknown),
+        current: u(3)?,
+        target: u(4)?,
+        peers: r
+            .get::<_, Option<i64>>(5)?
+            .map(|p| p.clamp(0, u32::MAX as i64) as u32),
+        head_hash: r.get(6)?,
+        head_time: r.get(7)?,
+        cpu_s: r.get(8)?,
+        rss_bytes: u(9)?,
+        read_bytes: u(10)?,
+        write_bytes: u(11)?,
+        data_dir_bytes: u(12)?,
+    })
+}

@@ -1,0 +1,56 @@
+use rusqlite::Connection;
+
+/// Bumped whenever a table changes shape; older files are migrated on open.
+pub const SCHEMA_VERSION: i64 = 1;
+
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    started_ms   INTEGER NOT NULL,
+    ended_ms     INTEGER,
+    tool_version TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_nodes (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    node   TEXT NOT NULL,
+    kind   TEXT NOT NULL,
+    PRIMARY KEY (run_id, node)
+);
+-- One row per node per tick. NULL means not measured, never zero (DESIGN.md §4).
+CREATE TABLE IF NOT EXISTS samples (
+    run_id         INTEGER NOT NULL REFERENCES runs(id),
+    t_ms           INTEGER NOT NULL,
+    node           TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    current        INTEGER,
+    target         INTEGER,
+    peers          INTEGER,
+    head_hash      TEXT,
+    head_time      REAL,
+    cpu_s          REAL,
+    rss_bytes      INTEGER,
+    read_bytes     INTEGER,
+    write_bytes    INTEGER,
+    data_dir_bytes INTEGER,
+    error          TEXT,
+    latency_ms     REAL,
+    steal_percent  REAL
+);
+CREATE INDEX IF NOT EXISTS samples_by_run ON samples (run_id, node, t_ms);
+";
+
+pub fn init(conn: &Connection) -> rusqlite::Result<()> {
+    // WAL lets `report` read while `watch` writes; NORMAL sync is durable at checkpoints
+    // and loses at most the last transaction on power loss, never corrupts.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(SCHEMA)?;
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?1)",
+        [SCHEMA_VERSION.to_string()],
+    )?;
+    Ok(())
+}

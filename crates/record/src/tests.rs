@@ -1,0 +1,107 @@
+use nodewarden_analyze::{Sample, SyncState};
+
+use crate::{Recorder, RunChoice, SampleRow, Store};
+
+fn row(t: i64, node: &str, current: Option<u64>) -> SampleRow {
+    let mut s = Sample::new(
+        t,
+        node,
+        if current.is_some() {
+            SyncState::Syncing
+        } else {
+            SyncState::Error
+        },
+    );
+    s.current = current;
+    s.target = current.map(|c| c + 100);
+    s.cpu_s = Some(t as f64 / 1000.0);
+    SampleRow {
+        sample: s,
+        error: current.is_none().then(|| "refused".to_string()),
+        latency_ms: Some(1.5),
+        steal_percent: None,
+    }
+}
+
+#[test]
+fn record_then_read_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.db");
+    let rec = Recorder::open(&path, RunChoice::New, "0.1.0").unwrap();
+    rec.register_node("a", "zenon").unwrap();
+    let written: Vec<SampleRow> = (0..2000)
+        .map(|i| {
+            row(
+                i * 10,
+                if i % 2 == 0 { "a" } else { "b" },
+                (i % 7 != 0).then_some(i as u64),
+            )
+        })
+        .collect();
+    for r in &written {
+        rec.record(r.clone()).unwrap();
+    }
+    // Readable while the writer still runs (WAL).
+    rec.flush().unwrap();
+    let store = Store::open(&path).unwrap();
+    let run = store.resolve("latest").unwrap();
+    assert_eq!(run.samples, 2000);
+    assert!(run.name.starts_with("run-"));
+    assert_eq!(run.nodes, vec![("a".to_string(), "zenon".to_string())]);
+    rec.close().unwrap();
+
+    let mut back = Vec::new();
+    store
+        .for_each_sample(run.id, None, |s| back.push(s))
+        .unwrap();
+    let expected: Vec<Sample> = written.iter().map(|r| r.sample.clone()).collect();
+    assert_eq!(back, expected, "NULLs stay NULL, values round-trip");
+    let mut only_a = 0;
+    store
+        .for_each_sample(run.id, Some("a"), |_| only_a += 1)
+        .unwrap();
+    assert_eq!(only_a, 1000);
+    assert!(store.resolve(&run.id.to_string()).is_ok());
+    assert!(
+        store.runs().unwrap()[0].ended_ms.is_some(),
+        "close marks the run ended"
+    );
+}
+
+#[test]
+fn named_runs_continue_and_new_runs_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.db");
+    for t in [0, 1] {
+        let rec = Recorder::open(&path, RunChoice::Named("ab-test".into()), "0.1.0").unwrap();
+        rec.record(row(t, "a", Some(1))).unwrap();
+        rec.close().unwrap();
+    }
+    let rec = Recorder::open(&path, RunChoice::New, "0.1.0").unwrap();
+    rec.close().unwrap();
+    let store = Store::open(&path).unwrap();
+    let runs = store.runs().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!((runs[0].name.as_str(), runs[0].samples), ("ab-test", 2));
+    let e = store.resolve("nope").unwrap_err().to_string();
+    assert!(e.contains("ab-test") && e.contains("rec.db"), "{e}");
+}
+
+#[test]
+fn dropping_the_recorder_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.db");
+    {
+        let rec = Recorder::open(&path, RunChoice::New, "0.1.0").unwrap();
+        rec.record(row(5, "a", Some(9))).unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.resolve("latest").unwrap().samples, 1);
+    assert!(Store::open(&dir.path().join("missing.db")).is_err());
+    std::fs::write(
+        dir.path().join("junk.db"),
+        b"not sqlite at all, not at all, not even close",
+    )
+    .unwrap();
+    assert!(Store::open(&dir.path().join("junk.db")).is_err());
+}

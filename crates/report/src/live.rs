@@ -1,0 +1,136 @@
+//! One line per node for the live view (terminal) and the periodic log (not a terminal).
+use nodewarden_watch::NodeView;
+
+use crate::format::{age, bytes, count, percent};
+
+/// `znn-a  syncing  1,234,567/2,000,000 61.73%  412 blk/s  ETA 31m00s (25m00s–40m00s)  peers 12  cpu 95%  rss 512 MiB`
+pub fn live_line(n: &NodeView, name_width: usize) -> String {
+    let r = &n.report;
+    let mut parts = vec![format!("{:<name_width$}", r.name)];
+    if !r.ok {
+        parts.push(format!(
+            "DOWN  {}",
+            r.error.as_deref().unwrap_or("not polled yet")
+        ));
+        return parts.join("  ");
+    }
+    let state = if r.synced {
+        "synced".to_string()
+    } else {
+        r.state.map(|s| s.as_str().to_string()).unwrap_or_default()
+    };
+    parts.push(format!("{state:<16}"));
+    let target = n.last_target.or(r.target);
+    parts.push(match (r.current, target) {
+        (Some(c), Some(t)) => format!(
+            "{}/{} {}",
+            count(c),
+            count(t),
+            percent((c as f64 / t as f64 * 100.0).min(100.0))
+        ),
+        (Some(c), None) => count(c),
+        _ => "-".into(),
+    });
+    if let Some(rate) = n.rate_blocks_per_second {
+        parts.push(format!("{} blk/s", rate_text(rate)));
+    }
+    if !r.synced {
+        parts.push(eta_text(n));
+    }
+    if n.stalled {
+        parts.push(format!(
+            "STALLED {} at {}",
+            n.stalled_for_seconds.map(age).unwrap_or_default(),
+            n.stall_height.map(count).unwrap_or_default()
+        ));
+    }
+    parts.push(format!(
+        "peers {}",
+        r.peers.map(|p| p.to_string()).unwrap_or_else(|| "?".into())
+    ));
+    if let Some(p) = &n.process {
+        if let Some(c) = p.cpu_percent {
+            parts.push(format!("cpu {c:.0}%"));
+        }
+        if let Some(rss) = p.rss_bytes {
+            parts.push(format!("rss {}", bytes(rss)));
+        }
+    }
+    parts.join("  ")
+}
+
+fn rate_text(rate: f64) -> String {
+    if rate >= 100.0 {
+        format!("{rate:.0}")
+    } else {
+        format!("{rate:.1}")
+    }
+}
+
+fn eta_text(n: &NodeView) -> String {
+    match (n.eta_seconds, n.eta_low_seconds, n.eta_high_seconds) {
+        (Some(e), Some(lo), Some(hi)) => format!("ETA {} ({}–{})", age(e), age(lo), age(hi)),
+        (Some(e), Some(lo), None) => format!("ETA {} (≥{})", age(e), age(lo)),
+        (Some(e), _, _) => format!("ETA {}", age(e)),
+        _ => "ETA ?".into(),
+    }
+}
+
+/// logfmt: one line a machine and a person can both read.
+pub fn log_line(n: &NodeView) -> String {
+    let r = &n.report;
+    let mut kv: Vec<String> = vec![
+        format!("node={}", quote(&r.name)),
+        format!("kind={}", r.kind),
+    ];
+    if !r.ok {
+        kv.push("up=0".into());
+        kv.push(format!("error={}", quote(r.error.as_deref().unwrap_or(""))));
+        return kv.join(" ");
+    }
+    let opt = |k: &str, v: Option<String>| v.map(|v| format!("{k}={v}"));
+    kv.extend(
+        [
+            Some("up=1".to_string()),
+            opt("state", r.state.map(|s| s.as_str().to_string())),
+            opt("current", r.current.map(|v| v.to_string())),
+            opt("target", n.last_target.or(r.target).map(|v| v.to_string())),
+            Some(format!("synced={}", u8::from(r.synced))),
+            opt("rate", n.rate_blocks_per_second.map(|v| format!("{v:.2}"))),
+            opt("eta_s", n.eta_seconds.map(|v| format!("{v:.0}"))),
+            opt("eta_low_s", n.eta_low_seconds.map(|v| format!("{v:.0}"))),
+            opt("eta_high_s", n.eta_high_seconds.map(|v| format!("{v:.0}"))),
+            Some(format!("stalled={}", u8::from(n.stalled))),
+            opt("stall_height", n.stall_height.map(|v| v.to_string())),
+            opt(
+                "stalled_s",
+                n.stalled_for_seconds.map(|v| format!("{v:.0}")),
+            ),
+            opt("peers", r.peers.map(|v| v.to_string())),
+            opt(
+                "cpu_pct",
+                n.process
+                    .and_then(|p| p.cpu_percent)
+                    .map(|v| format!("{v:.1}")),
+            ),
+            opt(
+                "rss",
+                n.process.and_then(|p| p.rss_bytes).map(|v| v.to_string()),
+            ),
+        ]
+        .into_iter()
+        .flatten(),
+    );
+    kv.join(" ")
+}
+
+fn quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
+        && !s.is_empty()
+    {
+        s.to_string()
+    } else {
+        format!("{:?}", s)
+    }
+}

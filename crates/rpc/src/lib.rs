@@ -1,0 +1,24 @@
+//! Chain adapters: one trait ([`ChainClient`]), three JSON-RPC dialects, one normalised
+//! [`Status`]. The dialect modules keep their parsing pure (`parse`, `momentum`, `block`, …)
+//! so that recorded answers can be checked without a node.
+mod client;
+mod detect;
+mod error;
+mod json;
+mod kind;
+mod status;
+mod transport;
+
+pub mod ethereum;
+pub mod substrate;
+pub mod zenon;
+
+pub use client::{ChainClient, KindSpec, client_for, connect, timed_status};
+pub use detect::detect;
+pub use error::{ErrorKind, RpcError};
+pub use kind::Kind;
+pub use status::{Head, Status, SyncState, default_max_head_age};
+pub use transport::{CallResult, JsonRpcError, Transport, parse_envelope};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,203 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::Kind;
+use crate::error::{ErrorKind, RpcError, one_line};
+
+/// The answer of one JSON-RPC call: the `result`, or the node's `error` object. Transport
+/// failures are the outer `Err` of [`Transport::call`].
+pub type CallResult = Result<Value, JsonRpcError>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonRpcError {
+    pub code: i64,
+    pub message: String,
+}
+
+impl JsonRpcError {
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+
+    pub fn is_method_not_found(&self) -> bool {
+        self.code == Self::METHOD_NOT_FOUND
+    }
+}
+
+/// JSON-RPC 2.0 over HTTP POST to one node, with errors that name it.
+#[derive(Clone)]
+pub struct Transport {
+    http: reqwest::Client,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node: String,
+    url: String,
+    timeout: Duration,
+    /// Only used to word a 403: go-zenon's Host check is the usual culprit.
+    kind_hint: Option<Kind>,
+    next_id: AtomicU64,
+}
+
+impl Transport {
+    pub fn new(node: &str, url: &str, timeout: Duration) -> Result<Transport, RpcError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .pool_max_idle_per_host(8)
+            .user_agent(concat!("nodewarden/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RpcError {
+                node: node.to_string(),
+                url: url.to_string(),
+                kind: ErrorKind::Transport(format!("cannot build HTTP client: {e}")),
+            })?;
+        Ok(Transport {
+            http,
+            inner: Arc::new(Inner {
+                node: node.to_string(),
+                url: url.to_string(),
+                timeout,
+                kind_hint: None,
+                next_id: AtomicU64::new(1),
+            }),
+        })
+    }
+
+    pub(crate) fn with_kind_hint(self, kind: Kind) -> Transport {
+        let i = &self.inner;
+        Transport {
+            http: self.http.clone(),
+            inner: Arc::new(Inner {
+                node: i.node.clone(),
+                url: i.url.clone(),
+                timeout: i.timeout,
+                kind_hint: Some(kind),
+                next_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    pub fn node(&self) -> &str {
+        &self.inner.node
+    }
+
+    pub fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    pub fn error(&self, kind: ErrorKind) -> RpcError {
+        RpcError {
+            node: self.inner.node.clone(),
+            url: self.inner.url.clone(),
+            kind,
+        }
+    }
+
+    /// One call. `Ok(Err(_))` is the node answering with a JSON-RPC error object, which some
+    /// callers tolerate (e.g. `net_peerCount` missing on anvil).
+    pub async fn call(&self, method: &str, params: Value) -> Result<CallResult, RpcError> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let resp = self
+            .http
+            .post(&self.inner.url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.error(self.classify(&e)))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| self.error(self.classify(&e)))?;
+        if status != 200 {
+            return Err(self.error(match status {
+                403 => ErrorKind::Forbidden {
+                    zenon: self.inner.kind_hint == Some(Kind::Zenon),
+                },
+                415 => ErrorKind::UnsupportedMediaType,
+                _ => ErrorKind::Http {
+                    status,
+                    body: one_line(&String::from_utf8_lossy(&bytes), 120),
+                },
+            }));
+        }
+        parse_envelope(method, &bytes).map_err(|kind| self.error(kind))
+    }
+
+    /// A call whose JSON-RPC error is fatal, with method-not-found reworded as a dialect mismatch.
+    pub async fn call_required(
+        &self,
+        kind: Kind,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, RpcError> {
+        match self.call(method, params).await? {
+            Ok(v) => Ok(v),
+            Err(e) if e.is_method_not_found() => Err(self.error(ErrorKind::WrongDialect {
+                method: method.to_string(),
+                kind,
+            })),
+            Err(e) => Err(self.error(ErrorKind::JsonRpc {
+                method: method.to_string(),
+                code: e.code,
+                message: e.message,
+            })),
+        }
+    }
+
+    fn classify(&self, e: &reqwest::Error) -> ErrorKind {
+        if e.is_timeout() {
+            return ErrorKind::Timeout(self.inner.timeout);
+        }
+        let mut source: Option<&dyn std::error::Error> = Some(e);
+        let mut innermost = e.to_string();
+        while let Some(s) = source {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                match io.kind() {
+                    std::io::ErrorKind::ConnectionRefused => return ErrorKind::ConnectionRefused,
+                    std::io::ErrorKind::TimedOut => return ErrorKind::Timeout(self.inner.timeout),
+                    _ => {}
+                }
+            }
+            innermost = s.to_string();
+            source = s.source();
+        }
+        ErrorKind::Transport(one_line(&innermost, 160))
+    }
+}
+
+/// Split a JSON-RPC envelope into result or error object; anything else is malformed.
+pub fn parse_envelope(method: &str, bytes: &[u8]) -> Result<CallResult, ErrorKind> {
+    let malformed = |detail: String| ErrorKind::Malformed {
+        method: method.to_string(),
+        detail,
+    };
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| {
+        malformed(format!(
+            "not JSON ({e}); the answer began with {:?}",
+            one_line(&String::from_utf8_lossy(&bytes[..bytes.len().min(40)]), 40)
+        ))
+    })?;
+    let Value::Object(mut obj) = v else {
+        return Err(malformed("expected a JSON-RPC object".into()));
+    };
+    if let Some(err) = obj.remove("error").filter(|e| !e.is_null()) {
+        let code = err.get("code").and_then(Value::as_i64).unwrap_or(0);
+        let message = err
+            .get("message")
+            .and_then(Value::as_str)
+            .map(|m| one_line(m, 160))
+            .unwrap_or_else(|| one_line(&err.to_string(), 160));
+        return Ok(Err(JsonRpcError { code, message }));
+    }
+    match obj.remove("result") {
+        Some(result) => Ok(Ok(result)),
+        None => Err(malformed(
+            "neither `result` nor `error` in the answer".into(),
+        )),
+    }
+}

@@ -1,0 +1,9 @@
+//! Sampling what a node costs: its process (CPU seconds, RSS, IO bytes) from `/proc`, the
+//! host's steal time, and the size of its data dir, cheaply enough to run every tick.
+mod dirsize;
+mod host;
+mod process;
+
+pub use dirsize::DirSizer;
+pub use host::{CpuTimes, HostSample, HostSampler};
+pub use process::{ProcessSample, ProcessSampler, ProcessSelector};

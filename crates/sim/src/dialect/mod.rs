@@ -1,0 +1,107 @@
+//! The three JSON-RPC dialects. Each answers from the snapshot and the
+//! deterministic chain, without touching the database.
+
+mod ethereum;
+mod substrate;
+#[cfg(test)]
+mod tests;
+mod zenon;
+
+use nodewarden_rpc::Kind;
+use serde_json::Value;
+
+use crate::chain::Chain;
+use crate::clock::ChainClock;
+use crate::jsonrpc::{Params, RpcError, Style};
+use crate::scenario::Scenario;
+use crate::state::Snapshot;
+
+/// What every dialect needs to know about the chain it serves.
+pub struct Context {
+    pub chain: Chain,
+    pub clock: ChainClock,
+    pub chain_id: u64,
+    pub client_version: String,
+}
+
+pub enum Dialect {
+    Zenon(zenon::Zenon),
+    Ethereum(ethereum::Ethereum),
+    Substrate(substrate::Substrate),
+}
+
+impl Dialect {
+    pub fn new(kind: Kind, scenario: &Scenario, chain: Chain, clock: ChainClock) -> Dialect {
+        let ctx = Context {
+            chain,
+            clock,
+            chain_id: scenario.chain_id,
+            client_version: scenario.client_version_for(kind),
+        };
+        match kind {
+            Kind::Zenon => Dialect::Zenon(zenon::Zenon::new(ctx, scenario)),
+            Kind::Ethereum => Dialect::Ethereum(ethereum::Ethereum::new(ctx, scenario)),
+            Kind::Substrate => Dialect::Substrate(substrate::Substrate::new(ctx, scenario)),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Dialect::Zenon(_) => Kind::Zenon,
+            Dialect::Ethereum(_) => Kind::Ethereum,
+            Dialect::Substrate(_) => Kind::Substrate,
+        }
+    }
+
+    pub fn style(&self) -> Style {
+        match self {
+            Dialect::Substrate(_) => Style::Jsonrpsee,
+            _ => Style::Geth,
+        }
+    }
+
+    /// Writes the `result` JSON of `method` into `out`.
+    pub fn call(
+        &self,
+        method: &str,
+        params: &Params,
+        snap: &Snapshot,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RpcError> {
+        match self {
+            Dialect::Zenon(d) => d.call(method, params, snap, out),
+            Dialect::Ethereum(d) => d.call(method, params, snap, out),
+            Dialect::Substrate(d) => d.call(method, params, snap, out),
+        }
+    }
+}
+
+/// Go's encoding/json words for a JSON value's type, for geth-style messages.
+pub(crate) fn go_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A required uint64 argument, as go-ethereum's rpc package decodes it.
+pub(crate) fn arg_u64(args: &[Value], i: usize) -> Result<u64, RpcError> {
+    match &args[i] {
+        Value::Null => Err(RpcError::invalid(format!(
+            "missing value for required argument {i}"
+        ))),
+        Value::Number(n) => n.as_u64().ok_or_else(|| {
+            RpcError::invalid(format!(
+                "invalid argument {i}: json: cannot unmarshal number {n} into Go value of type uint64"
+            ))
+        }),
+        other => Err(RpcError::invalid(format!(
+            "invalid argument {i}: json: cannot unmarshal {} into Go value of type uint64",
+            go_type(other)
+        ))),
+    }
+}

@@ -1,0 +1,118 @@
+//! Maps between byte offsets in scenario text and key paths, so errors can name
+//! both the key and its line.
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// One step of a key path: a table key or an array index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    Key(&'static str),
+    Index(usize),
+}
+
+/// `phase[1].rate`
+pub fn display_path(path: &[Seg]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of(src: &str, offset: usize) -> usize {
+    let end = offset.min(src.len());
+    src.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Line of the value at `path`, falling back to the deepest ancestor found.
+pub fn line_of_path(src: &str, path: &[Seg]) -> Option<usize> {
+    let root = DeTable::parse(src).ok()?;
+    let mut span = root.span();
+    let mut table = root.get_ref();
+    let mut value: Option<&Spanned<DeValue>> = None;
+    for seg in path {
+        let next = match (seg, value.map(|v| v.get_ref())) {
+            (Seg::Key(k), None) => table.get(*k),
+            (Seg::Key(k), Some(DeValue::Table(t))) => {
+                table = t;
+                t.get(*k)
+            }
+            (Seg::Index(i), Some(DeValue::Array(a))) => a.get(*i),
+            _ => None,
+        };
+        match next {
+            Some(v) => {
+                span = v.span();
+                value = Some(v);
+            }
+            None => break,
+        }
+    }
+    Some(line_of(src, span.start))
+}
+
+/// The dotted key path whose key or value covers `offset`, if any.
+pub fn key_at(src: &str, offset: usize) -> Option<String> {
+    let root = DeTable::parse(src).ok()?;
+    let mut out = String::new();
+    walk_table(root.get_ref(), offset, &mut out);
+    (!out.is_empty()).then_some(out)
+}
+
+fn walk_table(table: &DeTable<'_>, offset: usize, out: &mut String) {
+    for (k, v) in table.iter() {
+        let in_key = k.span().contains(&offset);
+        if in_key || covers(v, offset) {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(k.get_ref());
+            if !in_key {
+                walk_value(v.get_ref(), offset, out);
+            }
+            return;
+        }
+    }
+}
+
+fn walk_value(value: &DeValue<'_>, offset: usize, out: &mut String) {
+    match value {
+        DeValue::Table(t) => walk_table(t, offset, out),
+        DeValue::Array(a) => {
+            if let Some(i) = a.iter().position(|item| covers(item, offset)) {
+                out.push_str(&format!("[{i}]"));
+                walk_value(a[i].get_ref(), offset, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Spans of arrays of tables and of `[section]` tables need not enclose their
+/// contents, so look inside as well.
+fn covers(v: &Spanned<DeValue<'_>>, offset: usize) -> bool {
+    if v.span().contains(&offset) {
+        return true;
+    }
+    match v.get_ref() {
+        DeValue::Table(t) => t
+            .iter()
+            .any(|(k, v)| k.span().contains(&offset) || covers(v, offset)),
+        DeValue::Array(a) => a.iter().any(|item| covers(item, offset)),
+        _ => false,
+    }
+}

@@ -1,0 +1,295 @@
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nodewarden_analyze::{AnalyzeOptions, NodeTracker, Sample, SyncState as AState};
+use nodewarden_config::NodeConfig;
+use nodewarden_record::SampleRow;
+use nodewarden_rpc::{ChainClient, RpcError, Status, SyncState, connect};
+use nodewarden_sample::{DirSizer, HostSampler, ProcessSample, ProcessSampler, ProcessSelector};
+
+use crate::once::NodeReport;
+use crate::view::{NodeView, ProcessView, WatchState};
+
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    pub interval: Duration,
+    pub analyze: AnalyzeOptions,
+}
+
+/// What is sampled from the host side of one node; behind a mutex so a blocking task can
+/// own it for a tick and a slow disk only costs that node its sample.
+#[derive(Default)]
+struct Local {
+    process: Option<ProcessSampler>,
+    dir: Option<DirSizer>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct LocalSample {
+    process: Option<ProcessSample>,
+    dir_bytes: Option<u64>,
+}
+
+struct Slot {
+    cfg: NodeConfig,
+    url: String,
+    client: Option<Arc<dyn ChainClient>>,
+    local: Arc<Mutex<Local>>,
+    tracker: NodeTracker,
+    view: NodeView,
+    last_cpu: Option<(Instant, u32, f64)>,
+}
+
+/// The polling engine: each [`Watcher::tick`] reads every node concurrently, samples their
+/// processes and data dirs, feeds the analysis, and returns the samples to record.
+pub struct Watcher {
+    slots: Vec<Slot>,
+    host: HostSampler,
+    state: WatchState,
+    opts: WatchOptions,
+}
+
+impl Watcher {
+    pub fn new(nodes: &[NodeConfig], opts: WatchOptions) -> Watcher {
+        let slots = nodes
+            .iter()
+            .map(|cfg| {
+                let url = cfg.rpc_url().unwrap_or_default();
+                let selector = match (&cfg.process, &cfg.pid_file) {
+                    (Some(name), _) => Some(ProcessSelector::Name(name.clone())),
+                    (None, Some(f)) => Some(ProcessSelector::PidFile(f.clone())),
+                    (None, None) => None,
+                };
+                let local = Local {
+                    process: selector.map(ProcessSampler::new),
+                    dir: cfg.data_dir.as_ref().map(DirSizer::new),
+                };
+                let report = NodeReport::pending(cfg, url.clone());
+                Slot {
+                    cfg: cfg.clone(),
+                    url,
+                    client: None,
+                    local: Arc::new(Mutex::new(local)),
+                    tracker: NodeTracker::new(cfg.name.clone(), opts.analyze.clone()),
+                    view: NodeView::new(report),
+                    last_cpu: None,
+                }
+            })
+            .collect();
+        let state = WatchState {
+            started_ms: now_ms(),
+            interval_seconds: opts.interval.as_secs_f64(),
+            ..WatchState::default()
+        };
+        Watcher {
+            slots,
+            host: HostSampler::default(),
+            state,
+            opts,
+        }
+    }
+
+    pub fn state(&self) -> &WatchState {
+        &self.state
+    }
+
+    /// The RPC timeout: below the interval, so a dead node never delays the next tick.
+    fn timeout(&self, cfg: &NodeConfig) -> Duration {
+        let cap = self
+            .opts
+            .interval
+            .mul_f64(0.8)
+            .max(Duration::from_millis(100));
+        cfg.timeout.unwrap_or(cap).min(cap)
+    }
+
+    pub async fn tick(&mut self) -> Vec<SampleRow> {
+        let t_ms = now_ms();
+        let polls = futures::future::join_all(self.slots.iter().map(|s| {
+            let timeout = self.timeout(&s.cfg);
+            poll(s, timeout)
+        }));
+        let locals = futures::future::join_all(self.slots.iter().map(|s| {
+            let timeout = self.timeout(&s.cfg);
+            sample_local(s.local.clone(), timeout)
+        }));
+        let (polls, locals) = futures::join!(polls, locals);
+        let host = self.host.sample();
+        self.state.host_steal_percent = host.map(|h| h.steal_percent);
+        self.state.host_busy_percent = host.map(|h| h.busy_percent);
+        let now = SystemTime::now();
+        let mut rows = Vec::with_capacity(self.slots.len());
+        for ((slot, poll), local) in self.slots.iter_mut().zip(polls).zip(locals) {
+            if let Some(c) = poll.client {
+                slot.client = Some(c);
+            }
+            rows.push(slot.update(
+                t_ms,
+                now,
+                poll.result,
+                poll.latency,
+                local,
+                host.map(|h| h.steal_percent),
+            ));
+        }
+        self.state.ticks += 1;
+        self.state.nodes = self.slots.iter().map(|s| s.view.clone()).collect();
+        rows
+    }
+}
+
+struct Poll {
+    client: Option<Arc<dyn ChainClient>>,
+    result: Result<Status, RpcError>,
+    latency: Duration,
+}
+
+async fn poll(slot: &Slot, timeout: Duration) -> Poll {
+    let started = Instant::now();
+    let work = async {
+        let (client, fresh) = match &slot.client {
+            Some(c) => (c.clone(), None),
+            None => {
+                let c: Arc<dyn ChainClient> =
+                    connect(&slot.cfg.name, slot.cfg.kind, &slot.url, timeout)
+                        .await?
+                        .into();
+                (c.clone(), Some(c))
+            }
+        };
+        let status = client.status().await;
+        Ok::<_, RpcError>((fresh, status))
+    };
+    let outcome = tokio::time::timeout(timeout, work).await;
+    let latency = started.elapsed();
+    let (client, result) = match outcome {
+        Ok(Ok((fresh, status))) => (fresh, status),
+        Ok(Err(e)) => (None, Err(e)),
+        Err(_) => (None, Err(timeout_error(slot, timeout))),
+    };
+    Poll {
+        client,
+        result,
+        latency,
+    }
+}
+
+fn timeout_error(slot: &Slot, timeout: Duration) -> RpcError {
+    RpcError {
+        node: slot.cfg.name.clone(),
+        url: slot.url.clone(),
+        kind: nodewarden_rpc::ErrorKind::Timeout(timeout),
+    }
+}
+
+async fn sample_local(local: Arc<Mutex<Local>>, timeout: Duration) -> LocalSample {
+    let task = tokio::task::spawn_blocking(move || {
+        // A previous tick's task still holding the lock means a slow disk: skip this tick.
+        let Ok(mut l) = local.try_lock() else {
+            return LocalSample::default();
+        };
+        LocalSample {
+            process: l.process.as_mut().and_then(ProcessSampler::sample),
+            dir_bytes: l.dir.as_mut().and_then(|d| d.size().ok()),
+        }
+    });
+    match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(s)) => s,
+        _ => LocalSample::default(),
+    }
+}
+
+impl Slot {
+    fn update(
+        &mut self,
+        t_ms: i64,
+        now: SystemTime,
+        result: Result<Status, RpcError>,
+        latency: Duration,
+        local: LocalSample,
+        steal: Option<f64>,
+    ) -> SampleRow {
+        let mut sample = Sample::new(t_ms, self.cfg.name.clone(), AState::Error);
+        let mut error = None;
+        match result {
+            Ok(status) => {
+                self.view.rpc_up = true;
+                self.view.latency.observe(latency.as_secs_f64());
+                sample.state = analyze_state(status.state);
+                sample.current = status.current;
+                sample.target = status.target;
+                sample.peers = status.peers;
+                sample.head_hash = status.head.as_ref().map(|h| h.hash.clone());
+                sample.head_time = status.head.as_ref().and_then(|h| h.time);
+                self.view.report =
+                    NodeReport::from_status(&self.cfg, self.url.clone(), status, latency, now);
+            }
+            Err(e) => {
+                self.view.rpc_up = false;
+                *self.view.rpc_errors_total.entry(e.reason()).or_default() += 1;
+                error = Some(e.to_string());
+                self.view.report = NodeReport::failed(
+                    &self.cfg,
+                    self.url.clone(),
+                    self.view.report.kind.clone(),
+                    &e,
+                );
+            }
+        }
+        if let Some(p) = local.process {
+            sample.cpu_s = p.cpu_seconds;
+            sample.rss_bytes = p.rss_bytes;
+            sample.read_bytes = p.read_bytes;
+            sample.write_bytes = p.written_bytes;
+            let cpu_percent = match (self.last_cpu, p.cpu_seconds) {
+                (Some((at, pid, prev)), Some(cpu)) if pid == p.pid && cpu >= prev => {
+                    Some((cpu - prev) / at.elapsed().as_secs_f64().max(1e-3) * 100.0)
+                }
+                _ => None,
+            };
+            self.last_cpu = p.cpu_seconds.map(|c| (Instant::now(), p.pid, c));
+            self.view.process = Some(ProcessView {
+                pid: p.pid,
+                cpu_seconds: p.cpu_seconds,
+                cpu_percent,
+                rss_bytes: p.rss_bytes,
+                read_bytes: p.read_bytes,
+                written_bytes: p.written_bytes,
+            });
+        } else {
+            self.view.process = None;
+            self.last_cpu = None;
+        }
+        sample.data_dir_bytes = local.dir_bytes.or(self.view.data_dir_bytes);
+        self.view.data_dir_bytes = sample.data_dir_bytes;
+        self.tracker.push(&sample);
+        self.view.apply_live(&self.tracker.snapshot());
+        // The derived flag of the one-shot report ignores history; the tracker's also keeps
+        // the last known target when peers vanish. Both must agree for "synced".
+        self.view.report.synced = self.view.report.synced && !self.view.stalled;
+        self.view.samples += 1;
+        self.view.last_sample_ms = t_ms;
+        SampleRow {
+            sample,
+            error,
+            latency_ms: Some(latency.as_secs_f64() * 1000.0),
+            steal_percent: steal,
+        }
+    }
+}
+
+fn analyze_state(s: SyncState) -> AState {
+    match s {
+        SyncState::Unknown => AState::Unknown,
+        SyncState::Syncing => AState::Syncing,
+        SyncState::Done => AState::Done,
+        SyncState::NotEnoughPeers => AState::NotEnoughPeers,
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,13 @@
+//! Polling nodes. [`poll_once`] reads every configured node once; [`Watcher`] is the engine
+//! of `nodewarden watch`: every tick it reads all nodes concurrently (a slow or dead node
+//! never delays the others), samples their processes and data dirs, feeds the analysis
+//! (rate, ETA, stalls: the same code `report` uses) and hands samples to the recorder.
+mod engine;
+mod once;
+mod run;
+mod view;
+
+pub use engine::{WatchOptions, Watcher};
+pub use once::{NodeReport, poll_once};
+pub use run::run;
+pub use view::{LATENCY_BUCKETS, LatencyHistogram, NodeView, ProcessView, WatchState};

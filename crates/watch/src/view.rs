@@ -1,0 +1,126 @@
+use std::collections::BTreeMap;
+
+use nodewarden_analyze::LiveState;
+use serde::Serialize;
+
+use crate::once::NodeReport;
+
+/// Upper bounds (seconds) of the RPC latency histogram: loopback answers in well under a
+/// millisecond, a struggling node over a remote link in seconds.
+pub const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LatencyHistogram {
+    /// Cumulative counts per bucket of [`LATENCY_BUCKETS`], Prometheus style.
+    pub buckets: [u64; LATENCY_BUCKETS.len()],
+    pub count: u64,
+    pub sum_seconds: f64,
+}
+
+impl LatencyHistogram {
+    pub fn observe(&mut self, seconds: f64) {
+        for (b, le) in self.buckets.iter_mut().zip(LATENCY_BUCKETS) {
+            if seconds <= le {
+                *b += 1;
+            }
+        }
+        self.count += 1;
+        self.sum_seconds += seconds;
+    }
+}
+
+/// The node's process as last sampled.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ProcessView {
+    pub pid: u32,
+    pub cpu_seconds: Option<f64>,
+    /// CPU use since the previous tick, in percent of one core.
+    pub cpu_percent: Option<f64>,
+    pub rss_bytes: Option<u64>,
+    pub read_bytes: Option<u64>,
+    pub written_bytes: Option<u64>,
+}
+
+/// Everything known about one node right now: what `/api/nodes` returns, what the live view
+/// and `/metrics` draw from.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeView {
+    #[serde(flatten)]
+    pub report: NodeReport,
+    pub rate_blocks_per_second: Option<f64>,
+    pub eta_seconds: Option<f64>,
+    pub eta_low_seconds: Option<f64>,
+    pub eta_high_seconds: Option<f64>,
+    pub stalled: bool,
+    pub stalled_since_ms: Option<i64>,
+    pub stalled_for_seconds: Option<f64>,
+    pub stall_height: Option<u64>,
+    pub stalls_total: u64,
+    pub stall_after_seconds: f64,
+    /// Highest target seen: peers dropping to 0 must not make a node look caught up.
+    pub last_target: Option<u64>,
+    pub process: Option<ProcessView>,
+    pub data_dir_bytes: Option<u64>,
+    pub rpc_up: bool,
+    pub rpc_errors_total: BTreeMap<&'static str, u64>,
+    #[serde(skip)]
+    pub latency: LatencyHistogram,
+    pub samples: u64,
+    pub last_sample_ms: i64,
+}
+
+impl NodeView {
+    pub fn new(report: NodeReport) -> NodeView {
+        NodeView {
+            report,
+            rate_blocks_per_second: None,
+            eta_seconds: None,
+            eta_low_seconds: None,
+            eta_high_seconds: None,
+            stalled: false,
+            stalled_since_ms: None,
+            stalled_for_seconds: None,
+            stall_height: None,
+            stalls_total: 0,
+            stall_after_seconds: 0.0,
+            last_target: None,
+            process: None,
+            data_dir_bytes: None,
+            rpc_up: false,
+            rpc_errors_total: BTreeMap::new(),
+            latency: LatencyHistogram::default(),
+            samples: 0,
+            last_sample_ms: 0,
+        }
+    }
+
+    pub(crate) fn apply_live(&mut self, live: &LiveState) {
+        self.rate_blocks_per_second = live.rate_blocks_per_second;
+        self.eta_seconds = live.eta_seconds;
+        self.eta_low_seconds = live.eta_low_seconds;
+        self.eta_high_seconds = live.eta_high_seconds;
+        self.stalled = live.stalled_since.is_some();
+        self.stalled_since_ms = live.stalled_since.map(|s| s.start_ms);
+        self.stall_height = live.stalled_since.map(|s| s.height);
+        self.stalled_for_seconds = live
+            .stalled_since
+            .map(|s| (live.t_ms - s.start_ms).max(0) as f64 / 1000.0);
+        self.stalls_total = live.stalls_total;
+        self.stall_after_seconds = live.stall_after_seconds;
+        self.last_target = live.target;
+    }
+}
+
+/// The whole picture after a tick.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WatchState {
+    pub started_ms: i64,
+    pub ticks: u64,
+    pub interval_seconds: f64,
+    /// Host CPU steal over the last tick, percent; an oversold VPS shows it here.
+    pub host_steal_percent: Option<f64>,
+    pub host_busy_percent: Option<f64>,
+    pub nodes: Vec<NodeView>,
+}
