@@ -20,8 +20,10 @@ apt_install() {
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   nw_log "installing Debian packages: ${missing[*]}"
-  nw_sudo apt-get update -qq
-  nw_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Wait for a concurrent apt (unattended upgrades on a fresh machine) instead of failing.
+  nw_sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+  nw_sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # A real Ethereum node (anvil) from npm; the binary ships inside the package.
@@ -45,7 +47,25 @@ install_python_tools() {
   "$NW_CACHE/py/bin/pip" install -q --disable-pip-version-check "plyvel==$PLYVEL_VERSION"
 }
 
+# promtool, to check /metrics output and the alert rules (Debian's prometheus package).
+install_promtool() {
+  export NODEWARDEN_PROMTOOL=/usr/bin/promtool
+  [ -x "$NODEWARDEN_PROMTOOL" ] || apt_install prometheus
+  # The package starts a Prometheus server where an init system runs; the tests need none.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+    nw_sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+}
+
+# Headless Chromium renders the HTML reports in the tests (screenshots must not be blank).
+install_chromium() {
+  command -v chromium >/dev/null || apt_install chromium
+  export NODEWARDEN_CHROMIUM="${NODEWARDEN_CHROMIUM:-$(command -v chromium)}"
+}
+
 install_test_deps() {
+  install_promtool
   install_anvil
   install_python_tools
+  install_chromium
 }

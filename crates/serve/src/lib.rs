@@ -26,7 +26,9 @@ pub struct Shared {
 
 impl Shared {
     pub fn new() -> Arc<Shared> {
-        Arc::new(Shared::default())
+        let shared = Shared::default();
+        shared.publish(&WatchState::default());
+        Arc::new(shared)
     }
 
     pub fn publish(&self, state: &WatchState) {

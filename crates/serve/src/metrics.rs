@@ -63,6 +63,12 @@ fn labels(n: &NodeView) -> String {
 
 type Getter = fn(&NodeView) -> Option<f64>;
 
+/// A synced node has nothing left to do: 0, not a missing series, so dashboards and alerts
+/// see "done" rather than "unknown".
+fn eta(n: &NodeView, v: Option<f64>) -> Option<f64> {
+    if n.report.synced { Some(0.0) } else { v }
+}
+
 /// Per-node single-value families: (name, type, help, value).
 const SIMPLE: &[(&str, &str, &str, Getter)] = &[
     (
@@ -99,19 +105,19 @@ const SIMPLE: &[(&str, &str, &str, Getter)] = &[
         "nodewarden_sync_eta_seconds",
         "gauge",
         "Estimated seconds until synced (central estimate).",
-        |n| n.eta_seconds,
+        |n| eta(n, n.eta_seconds),
     ),
     (
         "nodewarden_sync_eta_low_seconds",
         "gauge",
         "Optimistic end of the ETA range.",
-        |n| n.eta_low_seconds,
+        |n| eta(n, n.eta_low_seconds),
     ),
     (
         "nodewarden_sync_eta_high_seconds",
         "gauge",
         "Pessimistic end of the ETA range.",
-        |n| n.eta_high_seconds,
+        |n| eta(n, n.eta_high_seconds),
     ),
     (
         "nodewarden_stalled",

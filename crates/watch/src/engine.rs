@@ -51,7 +51,7 @@ pub struct Watcher {
 
 impl Watcher {
     pub fn new(nodes: &[NodeConfig], opts: WatchOptions) -> Watcher {
-        let slots = nodes
+        let slots: Vec<Slot> = nodes
             .iter()
             .map(|cfg| {
                 let url = cfg.rpc_url().unwrap_or_default();
@@ -79,6 +79,8 @@ impl Watcher {
         let state = WatchState {
             started_ms: now_ms(),
             interval_seconds: opts.interval.as_secs_f64(),
+            // Listed before the first poll, so /api/nodes names every node from the start.
+            nodes: slots.iter().map(|s: &Slot| s.view.clone()).collect(),
             ..WatchState::default()
         };
         Watcher {

@@ -20,6 +20,7 @@ where
     // After a pause (laptop sleep, stopped process) resume the cadence instead of bursting.
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
+    on_tick(watcher.state(), Vec::new());
     loop {
         tokio::select! {
             biased;

@@ -5,4 +5,6 @@ mod anvil;
 mod dialects;
 mod errors;
 mod leveldb;
+mod loadtest;
 mod sim_lifecycle;
+mod watch;
