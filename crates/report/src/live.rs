@@ -6,57 +6,56 @@ use crate::format::{age, bytes, count, percent};
 /// `znn-a  syncing  1,234,567/2,000,000 61.73%  412 blk/s  ETA 31m00s (25m00s–40m00s)  peers 12  cpu 95%  rss 512 MiB`
 pub fn live_line(n: &NodeView, name_width: usize) -> String {
     let r = &n.report;
-    let mut parts = vec![format!("{:<name_width$}", r.name)];
+    let name = format!("{:<name_width$}", r.name);
     if !r.ok {
-        parts.push(format!(
-            "DOWN  {}",
+        return format!(
+            "{name}  DOWN  {}",
             r.error.as_deref().unwrap_or("not polled yet")
-        ));
-        return parts.join("  ");
+        );
     }
     let state = if r.synced {
         "synced".to_string()
     } else {
         r.state.map(|s| s.as_str().to_string()).unwrap_or_default()
     };
-    parts.push(format!("{state:<16}"));
     let target = n.last_target.or(r.target);
-    parts.push(match (r.current, target) {
+    let heights = match (r.current, target) {
         (Some(c), Some(t)) => format!(
-            "{}/{} {}",
+            "{}/{} {:>7}",
             count(c),
             count(t),
             percent((c as f64 / t as f64 * 100.0).min(100.0))
         ),
         (Some(c), None) => count(c),
         _ => "-".into(),
-    });
-    if let Some(rate) = n.rate_blocks_per_second {
-        parts.push(format!("{} blk/s", rate_text(rate)));
-    }
-    if !r.synced {
-        parts.push(eta_text(n));
-    }
+    };
+    let rate = n
+        .rate_blocks_per_second
+        .map(|r| format!("{} blk/s", rate_text(r)))
+        .unwrap_or_default();
+    let eta = if r.synced { String::new() } else { eta_text(n) };
+    // Fixed columns so that lines of different nodes line up while numbers change.
+    let mut line = format!("{name}  {state:<16} {heights:>28}  {rate:>12}  {eta:<26}");
     if n.stalled {
-        parts.push(format!(
-            "STALLED {} at {}",
+        line.push_str(&format!(
+            "  STALLED {} at {}",
             n.stalled_for_seconds.map(age).unwrap_or_default(),
             n.stall_height.map(count).unwrap_or_default()
         ));
     }
-    parts.push(format!(
-        "peers {}",
+    line.push_str(&format!(
+        "  peers {:>3}",
         r.peers.map(|p| p.to_string()).unwrap_or_else(|| "?".into())
     ));
     if let Some(p) = &n.process {
         if let Some(c) = p.cpu_percent {
-            parts.push(format!("cpu {c:.0}%"));
+            line.push_str(&format!("  cpu {c:>3.0}%"));
         }
         if let Some(rss) = p.rss_bytes {
-            parts.push(format!("rss {}", bytes(rss)));
+            line.push_str(&format!("  rss {:>9}", bytes(rss)));
         }
     }
-    parts.join("  ")
+    line
 }
 
 fn rate_text(rate: f64) -> String {

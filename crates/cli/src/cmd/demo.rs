@@ -108,7 +108,7 @@ pub async fn run(args: DemoArgs, config: Option<&Path>) -> CmdResult {
     if let Some(addr) = settings.listen {
         let _ = writeln!(
             out,
-            "open http://{addr}/ (metrics: /metrics, JSON: /api/nodes); Ctrl-C stops everything"
+            "metrics: http://{addr}/metrics  JSON: http://{addr}/api/nodes  (Ctrl-C stops everything)"
         );
     }
     let result = watch(config, settings, std::future::pending()).await;

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Backups against restic, borg and tar+zstd on the same generated chain-like data dir:
+# first backup, incremental after a "compaction churn" (5 % new table files, some deleted,
+# the log rewritten), repository size, restore time, peak RSS; and node downtime of the
+# freeze against a stop/copy/start. Medians of $RUNS runs; prints a markdown table.
+#   scripts/bench/backup.sh                 (SIZE_MIB=4096 RUNS=3 BENCH_DIR=/var/tmp/x to change)
+# Every repository tool encrypts (nodewarden and restic always with a passphrase here, borg
+# repokey-blake2) and compresses with zstd level 3 where it can; tar+zstd does neither
+# encryption nor deduplication, and its "incremental" is a second full archive.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/lib/deps.sh
+apt_install restic borgbackup zstd time python3
+
+SIZE_MIB=${SIZE_MIB:-4096}
+RUNS=${RUNS:-3}
+cargo build --release --locked -q -p nodewarden
+NW=$PWD/target/release/nodewarden
+work=${BENCH_DIR:-$(mktemp -d /var/tmp/nodewarden-bench.XXXXXX)}
+mkdir -p "$work"
+sim_pid=
+cleanup() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work/run" "$work/copy"; }
+trap cleanup EXIT
+export NODEWARDEN_PASSWORD=bench RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
+export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
+
+# ---- data: LevelDB-like tables (snappy-like blocks: mostly incompressible with some
+# structure), a freezer of large files (FastCDC territory), logs and JSON (compressible).
+gen() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import os, sys, random
+root, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rnd = random.Random(seed)
+def block(n):
+    # 70 % random bytes, 30 % repeated record text: zstd saves ~25 %, like snappy'd tables.
+    r = int(n * 0.7)
+    text = (b"momentum %d hash %016x producer z1qqjnwjjpnue8xmmpanz6csze6tcmtzzdtfsww7 " % (rnd.randrange(10**9), rnd.getrandbits(64))) * 64
+    return os.urandom(r) + text[: n - r]
+def table(path, n):
+    with open(path, "wb") as f:
+        for _ in range(n // 4096):
+            f.write(block(4096))
+os.makedirs(f"{root}/db", exist_ok=True)
+os.makedirs(f"{root}/ancient", exist_ok=True)
+os.makedirs(f"{root}/state", exist_ok=True)
+tables = int(size * 0.82) // (2 << 20)
+for i in range(tables):
+    table(f"{root}/db/{i + 100:06d}.ldb", 2 << 20)
+for i in range(max(1, int(size * 0.08) // (64 << 20))):
+    with open(f"{root}/ancient/bodies.{i:04d}.cdat", "wb") as f:
+        for _ in range(64):
+            f.write(os.urandom(1 << 20))
+lines = [b'{"height": %d, "hash": "%064x", "txs": %d, "state": "ok"}\n' % (h, rnd.getrandbits(256), rnd.randrange(50)) for h in range(int(size * 0.08) // 120)]
+with open(f"{root}/state/journal.json", "wb") as f:
+    f.writelines(lines)
+with open(f"{root}/db/000099.log", "wb") as f:
+    f.writelines(lines[: len(lines) // 8])
+open(f"{root}/db/CURRENT", "w").write("MANIFEST-000098\n")
+open(f"{root}/db/MANIFEST-000098", "wb").write(os.urandom(65536))
+PY
+}
+
+churn() { # 5 % new table files, 3 % of the oldest deleted, the log and manifest rewritten
+  python3 - "$1" <<'PY'
+import os, sys, glob
+root = sys.argv[1]
+tables = sorted(glob.glob(f"{root}/db/*.ldb"))
+new = max(1, len(tables) * 5 // 100)
+for p in tables[: max(1, len(tables) * 3 // 100)]:
+    os.remove(p)
+last = int(os.path.basename(tables[-1])[:6])
+for i in range(new):
+    with open(f"{root}/db/{last + 1 + i:06d}.ldb", "wb") as f:
+        f.write(os.urandom(2 << 20))
+for name in ("000099.log", "MANIFEST-000098"):
+    p = f"{root}/db/{name}"
+    data = open(p, "rb").read()
+    os.remove(p)  # a new inode, as LevelDB writes a new file; the original stays linked
+    open(p, "wb").write(data + os.urandom(4096))
+PY
+}
+
+if [ ! -f "$work/data0/db/CURRENT" ]; then
+  nw_log "generating a ${SIZE_MIB} MiB chain-like data dir in $work/data0"
+  rm -rf "$work/data0"
+  gen "$work/data0" $((SIZE_MIB << 20)) 7
+fi
+data_bytes=$(du -sb "$work/data0" | cut -f1)
+data_files=$(find "$work/data0" -type f | wc -l)
+
+# t LABEL CMD...: runs CMD under GNU time, appends "LABEL seconds maxrss_kib".
+t() {
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$work/run/time" "$@" >/dev/null 2>"$work/run/err" || {
+    cat "$work/run/err" >&2; return 1; }
+  echo "$label $(cat "$work/run/time")" >> "$work/results"
+}
+
+: > "$work/results"
+for run in $(seq "$RUNS"); do
+  for tool in nodewarden restic borg tarzstd; do
+    nw_log "run $run/$RUNS: $tool"
+    rm -rf "$work/run"; mkdir -p "$work/run"
+    cp -al "$work/data0" "$work/run/data"   # links: the churn below never touches data0
+    repo=$work/run/repo out=$work/run/out
+    sync
+    case $tool in
+      nodewarden)
+        "$NW" init --repo "$repo" >/dev/null
+        t "$tool first" "$NW" backup --hot "$work/run/data" --node bench --repo "$repo"
+        churn "$work/run/data"
+        t "$tool incr" "$NW" backup --hot "$work/run/data" --node bench --repo "$repo"
+        t "$tool restore" "$NW" restore latest --target "$out" --repo "$repo" ;;
+      restic)
+        restic init -q -r "$repo" >/dev/null
+        t "$tool first" restic -q -r "$repo" backup "$work/run/data"
+        churn "$work/run/data"
+        t "$tool incr" restic -q -r "$repo" backup "$work/run/data"
+        t "$tool restore" restic -q -r "$repo" restore latest --target "$out" ;;
+      borg)
+        borg init -e repokey-blake2 "$repo"
+        t "$tool first" borg create --compression zstd,3 "$repo::a" "$work/run/data"
+        churn "$work/run/data"
+        t "$tool incr" borg create --compression zstd,3 "$repo::b" "$work/run/data"
+        mkdir -p "$out"
+        t "$tool restore" sh -c "cd '$out' && borg extract '$repo::b'" ;;
+      tarzstd)
+        mkdir -p "$repo"
+        t "$tool first" sh -c "tar -C '$work/run/data' -cf - . | zstd -T0 -3 -q -o '$repo/a.tar.zst'"
+        churn "$work/run/data"
+        t "$tool incr" sh -c "tar -C '$work/run/data' -cf - . | zstd -T0 -3 -q -o '$repo/b.tar.zst'"
+        mkdir -p "$out"
+        t "$tool restore" sh -c "zstd -dc '$repo/b.tar.zst' | tar -C '$out' -xf -" ;;
+    esac
+    echo "$tool size $(du -sb "$repo" | cut -f1) 0" >> "$work/results"
+  done
+done
+
+# ---- downtime: freeze (no-op stop/start; a sim answers the RPC) against stop/copy/start.
+port=$((47000 + RANDOM % 1000))
+"$NW" sim --kind zenon --listen "127.0.0.1:$port" --data-dir "$work/run/sim" >/dev/null &
+sim_pid=$!
+sleep 2
+rm -rf "$work/run/data"; cp -al "$work/data0" "$work/run/data"
+cat > "$work/run/nodewarden.toml" <<TOML
+[[node]]
+name = "bench"
+kind = "zenon"
+rpc = "http://127.0.0.1:$port"
+data_dir = "$work/run/data"
+service = { stop = "true", start = "true" }
+[repository]
+url = "$work/run/repo-freeze"
+TOML
+"$NW" init --repo "$work/run/repo-freeze" >/dev/null
+for run in $(seq "$RUNS"); do
+  ms=$("$NW" --config "$work/run/nodewarden.toml" backup --node bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["downtime_ms"])')
+  echo "freeze downtime $(python3 -c "print($ms/1000)") 0" >> "$work/results"
+  rm -rf "$work/copy"; sync
+  s=$(date +%s.%N); cp -a "$work/run/data" "$work/copy"; e=$(date +%s.%N)
+  echo "copy downtime $(python3 -c "print($e-$s)") 0" >> "$work/results"
+done
+
+python3 - "$work/results" "$data_bytes" "$data_files" "$SIZE_MIB" "$RUNS" <<'PY'
+import sys, statistics
+from collections import defaultdict
+rows = defaultdict(list)
+for line in open(sys.argv[1]):
+    tool, what, a, b = line.split()
+    rows[(tool, what)].append((float(a), int(float(b))))
+med = lambda k, i: statistics.median(v[i] for v in rows[k]) if rows.get(k) else float("nan")
+data, files, gib, runs = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+print(f"Data: {data / 2**30:.2f} GiB in {files} files (SIZE_MIB={gib}); medians of {runs} runs.\n")
+print("| tool | first backup s | incremental s | repository MiB | restore s | peak RSS MiB (backup) |")
+print("|---|---:|---:|---:|---:|---:|")
+tools = ["nodewarden", "restic", "borg", "tarzstd"]
+for t in tools:
+    rss = max(med((t, "first"), 1), med((t, "incr"), 1)) / 1024
+    print(f"| {t} | {med((t,'first'),0):.2f} | {med((t,'incr'),0):.2f} | {med((t,'size'),0)/2**20:.0f} | {med((t,'restore'),0):.2f} | {rss:.0f} |")
+n = lambda w: med(("nodewarden", w), 0)
+print("\n| ratio (other ÷ nodewarden; > 1 means nodewarden is faster/smaller) | first | incremental | restore | size |")
+print("|---|---:|---:|---:|---:|")
+for t in tools[1:]:
+    print(f"| {t} | {med((t,'first'),0)/n('first'):.2f} | {med((t,'incr'),0)/n('incr'):.2f} | {med((t,'restore'),0)/n('restore'):.2f} | {med((t,'size'),0)/n('size'):.2f} |")
+print(f"\nNode downtime: freeze {med(('freeze','downtime'),0):.2f} s vs stop/copy/start {med(('copy','downtime'),0):.2f} s (stop/start themselves excluded: no-ops here).")
+PY
