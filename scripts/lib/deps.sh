@@ -47,6 +47,15 @@ install_python_tools() {
   "$NW_CACHE/py/bin/pip" install -q --disable-pip-version-check "plyvel==$PLYVEL_VERSION"
 }
 
+# oha (an HTTP load generator, crates.io) for the loadtest benchmark; a few minutes to build.
+OHA_VERSION=1.16.0
+install_oha() {
+  export NODEWARDEN_OHA="$NW_CACHE/oha/bin/oha"
+  [ -x "$NODEWARDEN_OHA" ] && return 0
+  nw_log "installing oha $OHA_VERSION from crates.io into .cache/oha"
+  cargo install oha --version "$OHA_VERSION" --locked --root "$NW_CACHE/oha" -q
+}
+
 # promtool, to check /metrics output and the alert rules (Debian's prometheus package).
 install_promtool() {
   export NODEWARDEN_PROMTOOL=/usr/bin/promtool
@@ -63,9 +72,47 @@ install_chromium() {
   export NODEWARDEN_CHROMIUM="${NODEWARDEN_CHROMIUM:-$(command -v chromium)}"
 }
 
+# playwright-core drives Debian's Chromium in the dashboard tests (it downloads no browser).
+PLAYWRIGHT_VERSION=1.65.1
+install_playwright() {
+  export NODEWARDEN_PLAYWRIGHT="$NW_CACHE/tools/node_modules/playwright-core"
+  [ -f "$NODEWARDEN_PLAYWRIGHT/package.json" ] && return 0
+  nw_log "installing playwright-core $PLAYWRIGHT_VERSION from npm"
+  command -v npm >/dev/null || apt_install npm
+  mkdir -p "$NW_CACHE/tools"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --silent --no-audit --no-fund \
+    --prefix "$NW_CACHE/tools" "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
+}
+
+# A real PostgreSQL for the backup tests (pg_dump/pg_restore): a throwaway cluster under
+# .cache/pg listening on 127.0.0.1 only, trust auth, started once and reused. PostgreSQL
+# refuses to run as root, so as root the cluster belongs to the `postgres` user.
+NW_PG_PORT=${NW_PG_PORT:-55432}
+start_test_postgres() {
+  export NODEWARDEN_PG_URL="postgres://nodewarden@127.0.0.1:$NW_PG_PORT/postgres"
+  command -v pg_dump >/dev/null || apt_install postgresql
+  local bin dir=$NW_CACHE/pg as=()
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+  [ -x "$bin/pg_ctl" ] || apt_install postgresql
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+  [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
+  if "$bin/pg_isready" -q -h 127.0.0.1 -p "$NW_PG_PORT"; then return 0; fi
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    nw_log "creating a test PostgreSQL cluster in .cache/pg"
+    "${as[@]}" "$bin/initdb" --no-instructions -D "$dir/data" -U nodewarden --auth=trust >/dev/null
+  fi
+  nw_log "starting the test PostgreSQL on 127.0.0.1:$NW_PG_PORT"
+  "${as[@]}" "$bin/pg_ctl" -s -w -D "$dir/data" -l "$dir/log" \
+    -o "-h 127.0.0.1 -p $NW_PG_PORT -k $dir" start
+}
+
 install_test_deps() {
+  start_test_postgres
   install_promtool
   install_anvil
   install_python_tools
   install_chromium
+  install_playwright
 }

@@ -43,6 +43,20 @@ pub enum Command {
     Watch(WatchArgs),
     /// Simulated nodes, watched, with HTTP and recording: see everything without a node.
     Demo(DemoArgs),
+    /// Load-test a node's JSON-RPC: thresholds, baselines, rate sweeps, two-node equality.
+    Loadtest(crate::cmd::loadtest::LoadtestArgs),
+    #[command(flatten)]
+    Backup(crate::cmd::backup::BackupCommand),
+    /// Analyse a recorded run or a samples CSV: stalls, ETA, cost by height; HTML, CSV, bundle.
+    Report(crate::cmd::report::ReportArgs),
+    /// Analyse a samples CSV (DESIGN.md §4 columns): rate, ETA with a range, stalls, cost.
+    Analyze(crate::cmd::analyze::AnalyzeArgs),
+    /// Compare two syncs by height (runs or CSV files): speedup, stalls, resources.
+    Compare(crate::cmd::compare::CompareArgs),
+    /// Health check of nodes as a monitoring plugin: status line, perfdata, exit 0/1/2/3.
+    Check(crate::cmd::check::CheckArgs),
+    /// Measure the hardware under a data dir (CPU, steal, memory, fsync, IOPS) against per-role minimums.
+    Probe(crate::cmd::probe::ProbeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -116,10 +130,13 @@ pub struct LiveArgs {
     /// Serve no HTTP at all.
     #[arg(long, conflicts_with = "listen")]
     pub no_listen: bool,
-    /// Allow --listen on an address other than loopback (anyone who can reach it sees
-    /// your nodes).
+    /// Allow --listen on an address other than loopback; needs --auth-token-file.
     #[arg(long)]
     pub allow_remote: bool,
+    /// File whose first line is the token every HTTP request must carry (Authorization:
+    /// Bearer TOKEN, or ?token=TOKEN once in a browser); at least 16 characters.
+    #[arg(long, value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
     /// SQLite file to record samples into [default: nodewarden.db, or watch.record].
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,

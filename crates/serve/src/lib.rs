@@ -1,6 +1,8 @@
-//! HTTP for `watch` and `demo`: Prometheus `/metrics`, `/api/nodes`, `/healthz`. The watch
-//! loop publishes a new state once per tick; requests only clone what was published, so a
-//! scrape never waits on a node.
+//! HTTP for `watch` and `demo`: the dashboard at `/`, Prometheus `/metrics`, `/api/nodes`,
+//! `/healthz`. The watch loop publishes a new state once per tick; requests only clone what
+//! was published, so a scrape never waits on a node.
+mod auth;
+mod dashboard;
 mod metrics;
 
 use std::net::SocketAddr;
@@ -14,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use nodewarden_watch::WatchState;
 
+pub use dashboard::History;
 pub use metrics::render as render_metrics;
 
 /// The latest state and its pre-rendered exposition text.
@@ -55,12 +58,29 @@ impl Shared {
     }
 }
 
-pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+/// What the HTTP side needs beyond the live state.
+#[derive(Default)]
+pub struct ServeOptions {
+    /// Required on every request but `/healthz` when set (compared in constant time).
+    pub auth_token: Option<String>,
+    /// The recording behind the dashboard's charts, CSV and reports.
+    pub history: Option<History>,
+}
+
+pub fn router(shared: Arc<Shared>, opts: ServeOptions) -> Router {
+    let api = Router::new()
         .route("/metrics", get(metrics_handler))
         .route("/api/nodes", get(nodes_handler))
         .route("/healthz", get(|| async { "ok\n" }))
-        .with_state(shared)
+        .with_state(shared);
+    let app = api.merge(dashboard::routes(opts.history.map(Arc::new)));
+    match opts.auth_token {
+        Some(t) => app.layer(axum::middleware::from_fn_with_state(
+            Arc::new(auth::Token(t)),
+            auth::require,
+        )),
+        None => app,
+    }
 }
 
 /// Serve until `shutdown` resolves. The caller binds, so it can report the bound address
@@ -68,11 +88,36 @@ pub fn router(shared: Arc<Shared>) -> Router {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
+    opts: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(shared))
+    axum::serve(listener, router(shared, opts))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// A token file's first line; refused when too short to resist guessing or when it holds
+/// characters that cannot travel in a header or cookie.
+pub fn read_token(path: &std::path::Path) -> Result<String, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
+    let token = text.lines().next().unwrap_or("").trim().to_string();
+    if token.len() < 16 {
+        return Err(format!(
+            "token file {}: the token must be at least 16 characters",
+            path.display()
+        ));
+    }
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+    {
+        return Err(format!(
+            "token file {}: use printable ASCII without `;` or `,`",
+            path.display()
+        ));
+    }
+    Ok(token)
 }
 
 pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, String> {

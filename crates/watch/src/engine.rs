@@ -271,6 +271,7 @@ impl Slot {
         self.view.report.synced = self.view.report.synced && !self.view.stalled;
         self.view.samples += 1;
         self.view.last_sample_ms = t_ms;
+        (self.view.health, self.view.health_reason) = crate::view::health(&self.view);
         SampleRow {
             sample,
             error,

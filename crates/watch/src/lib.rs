@@ -10,4 +10,6 @@ mod view;
 pub use engine::{WatchOptions, Watcher};
 pub use once::{NodeReport, poll_once};
 pub use run::run;
-pub use view::{LATENCY_BUCKETS, LatencyHistogram, NodeView, ProcessView, WatchState};
+pub use view::{
+    Health, LATENCY_BUCKETS, LatencyHistogram, NodeView, ProcessView, WatchState, health,
+};

@@ -69,6 +69,46 @@ pub struct NodeView {
     pub latency: LatencyHistogram,
     pub samples: u64,
     pub last_sample_ms: i64,
+    /// `ok`, `warning`, `critical` or `unknown`, with the reason: what the dashboard colours by.
+    pub health: Health,
+    pub health_reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+/// The live verdict on a node: worst problem first. The same facts `check` judges, read
+/// from the watch's own view, so the dashboard needs no rules of its own.
+pub fn health(n: &NodeView) -> (Health, String) {
+    let r = &n.report;
+    if n.samples == 0 {
+        return (Health::Unknown, "not polled yet".into());
+    }
+    if !n.rpc_up {
+        return (
+            Health::Critical,
+            format!("RPC down ({})", r.error_reason.unwrap_or("error")),
+        );
+    }
+    if n.stalled {
+        return (Health::Critical, "stalled".into());
+    }
+    if r.peers == Some(0) {
+        return (Health::Critical, "no peers".into());
+    }
+    if r.synced {
+        return (Health::Ok, "synced".into());
+    }
+    match n.rate_blocks_per_second {
+        Some(rate) if rate > 0.0 => (Health::Warning, "syncing".into()),
+        _ => (Health::Warning, "behind".into()),
+    }
 }
 
 impl NodeView {
@@ -93,6 +133,8 @@ impl NodeView {
             latency: LatencyHistogram::default(),
             samples: 0,
             last_sample_ms: 0,
+            health: Health::Unknown,
+            health_reason: "not polled yet".into(),
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use nodewarden_analyze::AnalyzeOptions;
 use nodewarden_config::{Config, DEFAULT_LISTEN};
 use nodewarden_record::{Recorder, RunChoice};
-use nodewarden_serve::Shared;
+use nodewarden_serve::{History, ServeOptions, Shared};
 use nodewarden_watch::{WatchOptions, Watcher};
 
 use crate::args::{LiveArgs, WatchArgs};
@@ -46,6 +46,7 @@ pub async fn run(args: WatchArgs, config: Option<&Path>) -> CmdResult {
 pub struct Settings {
     pub interval: Duration,
     pub listen: Option<SocketAddr>,
+    pub auth_token: Option<String>,
     pub record: Option<PathBuf>,
     pub run: RunChoice,
     pub analyze: AnalyzeOptions,
@@ -68,9 +69,9 @@ impl Settings {
                     ))
                 })?,
             };
-            if !addr.ip().is_loopback() && !a.allow_remote {
+            if !addr.ip().is_loopback() && !(a.allow_remote && a.auth_token_file.is_some()) {
                 return Err(Failure::usage(format!(
-                    "refusing to listen on {addr}: it is not loopback; add --allow-remote if every host that can reach it may see your nodes"
+                    "refusing to listen on {addr}: it is not loopback; add --allow-remote and --auth-token-file if hosts that can reach it may see your nodes"
                 )));
             }
             Some(addr)
@@ -84,9 +85,14 @@ impl Settings {
         if interval < Duration::from_millis(100) {
             return Err(Failure::usage("--interval must be at least 100ms"));
         }
+        let auth_token = match &a.auth_token_file {
+            Some(f) => Some(nodewarden_serve::read_token(f).map_err(Failure::usage)?),
+            None => None,
+        };
         Ok(Settings {
             interval,
             listen,
+            auth_token,
             record,
             run: a
                 .run
@@ -112,27 +118,7 @@ pub async fn watch(
     stop: impl std::future::Future<Output = ()>,
 ) -> CmdResult {
     let shared = Shared::new();
-    let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut http = None;
     let mut out = std::io::stdout();
-    if let Some(addr) = s.listen {
-        let listener = nodewarden_serve::bind(addr)
-            .await
-            .map_err(Failure::runtime)?;
-        let bound = listener.local_addr().map_err(Failure::runtime)?;
-        let _ = writeln!(
-            out,
-            "serving http://{bound}/metrics and http://{bound}/api/nodes"
-        );
-        let shared = shared.clone();
-        http = Some(tokio::spawn(nodewarden_serve::serve(
-            listener,
-            shared,
-            async {
-                let _ = http_stop_rx.await;
-            },
-        )));
-    }
     let recorder = match &s.record {
         Some(path) => {
             let r = Recorder::open(path, s.run.clone(), env!("CARGO_PKG_VERSION"))
@@ -151,6 +137,37 @@ pub async fn watch(
         }
         None => None,
     };
+    let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut http = None;
+    if let Some(addr) = s.listen {
+        let listener = nodewarden_serve::bind(addr)
+            .await
+            .map_err(Failure::runtime)?;
+        let bound = listener.local_addr().map_err(Failure::runtime)?;
+        let _ = writeln!(
+            out,
+            "serving http://{bound}/ (dashboard), http://{bound}/metrics and http://{bound}/api/nodes"
+        );
+        let opts = ServeOptions {
+            auth_token: s.auth_token.clone(),
+            history: match (&s.record, &recorder) {
+                (Some(path), Some(r)) => Some(History {
+                    path: path.clone(),
+                    run: r.run_name().to_string(),
+                    analyze: s.analyze.clone(),
+                }),
+                _ => None,
+            },
+        };
+        http = Some(tokio::spawn(nodewarden_serve::serve(
+            listener,
+            shared.clone(),
+            opts,
+            async {
+                let _ = http_stop_rx.await;
+            },
+        )));
+    }
     let _ = out.flush();
     let watcher = Watcher::new(
         &config.nodes,
