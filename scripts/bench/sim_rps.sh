@@ -15,10 +15,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 OUT=${OUT:-bench-out/sim_rps}
 mkdir -p "$OUT"
 work=$(mktemp -d)
-cargo build --release --locked -q
-# A private copy: a concurrent build must not swap the binary under a running benchmark.
-cp "${CARGO_TARGET_DIR:-$PWD/target}/release/nodewarden" "$work/nodewarden"
-NW=$work/nodewarden
+NW=$(release_binary "$work")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT

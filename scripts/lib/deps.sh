@@ -108,6 +108,14 @@ start_test_postgres() {
     -o "-h 127.0.0.1 -p $NW_PG_PORT -k $dir" start
 }
 
+# release_binary DIR: build the release binary and copy it into DIR, so that a concurrent
+# build cannot swap it under a running benchmark; prints the copy's path.
+release_binary() {
+  (cd "$NW_ROOT" && cargo build --release --locked -q) >&2
+  cp "${CARGO_TARGET_DIR:-$NW_ROOT/target}/release/nodewarden" "$1/nodewarden"
+  echo "$1/nodewarden"
+}
+
 install_test_deps() {
   start_test_postgres
   install_promtool
