@@ -1,7 +1,7 @@
 //! The scenario file: what chain the simulated node follows and how its sync behaves.
 
 mod fields;
-mod span;
+use nodewarden_tomlspan as span;
 #[cfg(test)]
 mod tests;
 mod validate;

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::span::Seg;
+use nodewarden_tomlspan::Seg;
 use super::{Scenario, Until};
 
 /// A value that parsed but makes no sense, with the key path that holds it.

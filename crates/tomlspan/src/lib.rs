@@ -1,5 +1,5 @@
-//! Maps between byte offsets in scenario text and key paths, so errors can name
-//! both the key and its line.
+//! Positions in TOML text: maps between byte offsets and key paths, so that an error in a
+//! scenario or config file can name both the key and its line.
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -114,5 +114,42 @@ fn covers(v: &Spanned<DeValue<'_>>, offset: usize) -> bool {
             .any(|(k, v)| k.span().contains(&offset) || covers(v, offset)),
         DeValue::Array(a) => a.iter().any(|item| covers(item, offset)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "seed = 7\n[[phase]]\nuntil = 10\n[[phase]]\nuntil = \"tip\"\nrate = 5\n";
+
+    #[test]
+    fn paths_and_lines() {
+        assert_eq!(
+            display_path(&[Seg::Key("phase"), Seg::Index(1), Seg::Key("rate")]),
+            "phase[1].rate"
+        );
+        assert_eq!(line_of(DOC, 0), 1);
+        assert_eq!(line_of(DOC, DOC.find("rate").unwrap()), 6);
+        assert_eq!(
+            line_of(DOC, usize::MAX),
+            7,
+            "offsets past the end are clamped"
+        );
+        assert_eq!(
+            line_of_path(DOC, &[Seg::Key("phase"), Seg::Index(1), Seg::Key("rate")]),
+            Some(6)
+        );
+        assert_eq!(
+            line_of_path(DOC, &[Seg::Key("phase"), Seg::Index(0), Seg::Key("until")]),
+            Some(3)
+        );
+        // A missing key points at its deepest existing ancestor (the document: line 1).
+        assert_eq!(line_of_path(DOC, &[Seg::Key("nope")]), Some(1));
+        assert_eq!(line_of_path("not = [toml", &[Seg::Key("not")]), None);
+        assert_eq!(
+            key_at(DOC, DOC.find("rate").unwrap()).as_deref(),
+            Some("phase[1].rate")
+        );
     }
 }
