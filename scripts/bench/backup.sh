@@ -14,8 +14,8 @@ apt_install restic borgbackup zstd time python3
 
 SIZE_MIB=${SIZE_MIB:-4096}
 RUNS=${RUNS:-3}
-cargo build --release --locked -q -p nodewarden
-NW=$PWD/target/release/nodewarden
+if [ -z "${NODEWARDEN_BIN:-}" ]; then cargo build --release --locked -q -p nodewarden; fi
+NW=${NODEWARDEN_BIN:-$PWD/target/release/nodewarden}
 work=${BENCH_DIR:-$(mktemp -d /var/tmp/nodewarden-bench.XXXXXX)}
 mkdir -p "$work"
 sim_pid=
@@ -88,38 +88,44 @@ fi
 data_bytes=$(du -sb "$work/data0" | cut -f1)
 data_files=$(find "$work/data0" -type f | wc -l)
 
-# t LABEL CMD...: runs CMD under GNU time, appends "LABEL seconds maxrss_kib".
+# t LABEL CMD...: runs CMD under GNU time, appends "LABEL seconds maxrss_kib cpu_seconds".
 t() {
   local label=$1; shift
-  /usr/bin/time -f "%e %M" -o "$work/run/time" "$@" >/dev/null 2>"$work/run/err" || {
+  /usr/bin/time -f "%e %M %U %S" -o "$work/run/time" "$@" >/dev/null 2>"$work/run/err" || {
     cat "$work/run/err" >&2; return 1; }
-  echo "$label $(cat "$work/run/time")" >> "$work/results"
+  read -r e m u s < "$work/run/time"
+  echo "$label $e $m $(python3 -c "print($u + $s)")" >> "$work/results"
 }
 
 : > "$work/results"
 for run in $(seq "$RUNS"); do
-  for tool in nodewarden restic borg tarzstd; do
+  for tool in nodewarden nodewarden-plain restic borg tarzstd; do
     nw_log "run $run/$RUNS: $tool"
     rm -rf "$work/run"; mkdir -p "$work/run"
     cp -al "$work/data0" "$work/run/data"   # links: the churn below never touches data0
     repo=$work/run/repo out=$work/run/out
     sync
     case $tool in
-      nodewarden)
+      nodewarden|nodewarden-plain)
+        if [ "$tool" = nodewarden-plain ]; then unset NODEWARDEN_PASSWORD; fi
         "$NW" init --repo "$repo" >/dev/null
         t "$tool first" "$NW" backup --hot "$work/run/data" --node bench --repo "$repo"
+        echo "$tool size1 $(du -sb "$repo" | cut -f1) 0 0" >> "$work/results"
         churn "$work/run/data"
         t "$tool incr" "$NW" backup --hot "$work/run/data" --node bench --repo "$repo"
-        t "$tool restore" "$NW" restore latest --target "$out" --repo "$repo" ;;
+        t "$tool restore" "$NW" restore latest --target "$out" --repo "$repo"
+        export NODEWARDEN_PASSWORD=bench ;;
       restic)
         restic init -q -r "$repo" >/dev/null
         t "$tool first" restic -q -r "$repo" backup "$work/run/data"
+        echo "$tool size1 $(du -sb "$repo" | cut -f1) 0 0" >> "$work/results"
         churn "$work/run/data"
         t "$tool incr" restic -q -r "$repo" backup "$work/run/data"
         t "$tool restore" restic -q -r "$repo" restore latest --target "$out" ;;
       borg)
         borg init -e repokey-blake2 "$repo"
         t "$tool first" borg create --compression zstd,3 "$repo::a" "$work/run/data"
+        echo "$tool size1 $(du -sb "$repo" | cut -f1) 0 0" >> "$work/results"
         churn "$work/run/data"
         t "$tool incr" borg create --compression zstd,3 "$repo::b" "$work/run/data"
         mkdir -p "$out"
@@ -127,12 +133,16 @@ for run in $(seq "$RUNS"); do
       tarzstd)
         mkdir -p "$repo"
         t "$tool first" sh -c "tar -C '$work/run/data' -cf - . | zstd -T0 -3 -q -o '$repo/a.tar.zst'"
+        echo "$tool size1 $(du -sb "$repo" | cut -f1) 0 0" >> "$work/results"
         churn "$work/run/data"
         t "$tool incr" sh -c "tar -C '$work/run/data' -cf - . | zstd -T0 -3 -q -o '$repo/b.tar.zst'"
         mkdir -p "$out"
-        t "$tool restore" sh -c "zstd -dc '$repo/b.tar.zst' | tar -C '$out' -xf -" ;;
+        t "$tool restore" sh -c "zstd -dc '$repo/b.tar.zst' | tar -C '$out' -xf -"
+        # nodewarden fsyncs what it restores; tar does not. The same with a final sync:
+        rm -rf "$out"; mkdir -p "$out"; sync
+        t "$tool restore+sync" sh -c "zstd -dc '$repo/b.tar.zst' | tar -C '$out' -xf - && sync" ;;
     esac
-    echo "$tool size $(du -sb "$repo" | cut -f1) 0" >> "$work/results"
+    echo "$tool size $(du -sb "$repo" | cut -f1) 0 0" >> "$work/results"
   done
 done
 
@@ -155,10 +165,10 @@ TOML
 "$NW" init --repo "$work/run/repo-freeze" >/dev/null
 for run in $(seq "$RUNS"); do
   ms=$("$NW" --config "$work/run/nodewarden.toml" backup --node bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["downtime_ms"])')
-  echo "freeze downtime $(python3 -c "print($ms/1000)") 0" >> "$work/results"
+  echo "freeze downtime $(python3 -c "print($ms/1000)") 0 0" >> "$work/results"
   rm -rf "$work/copy"; sync
   s=$(date +%s.%N); cp -a "$work/run/data" "$work/copy"; e=$(date +%s.%N)
-  echo "copy downtime $(python3 -c "print($e-$s)") 0" >> "$work/results"
+  echo "copy downtime $(python3 -c "print($e-$s)") 0 0" >> "$work/results"
 done
 
 python3 - "$work/results" "$data_bytes" "$data_files" "$SIZE_MIB" "$RUNS" <<'PY'
@@ -166,21 +176,28 @@ import sys, statistics
 from collections import defaultdict
 rows = defaultdict(list)
 for line in open(sys.argv[1]):
-    tool, what, a, b = line.split()
-    rows[(tool, what)].append((float(a), int(float(b))))
-med = lambda k, i: statistics.median(v[i] for v in rows[k]) if rows.get(k) else float("nan")
-data, files, gib, runs = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-print(f"Data: {data / 2**30:.2f} GiB in {files} files (SIZE_MIB={gib}); medians of {runs} runs.\n")
-print("| tool | first backup s | incremental s | repository MiB | restore s | peak RSS MiB (backup) |")
-print("|---|---:|---:|---:|---:|---:|")
-tools = ["nodewarden", "restic", "borg", "tarzstd"]
+    tool, what, a, b, c = line.split()
+    rows[(tool, what)].append((float(a), int(float(b)), float(c)))
+def med(k, i):
+    return statistics.median(v[i] for v in rows[k]) if rows.get(k) else float("nan")
+data, files, mib, runs = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+print(f"Data: {data / 2**30:.2f} GiB in {files} files (SIZE_MIB={mib}); medians of {runs} runs.\n")
+print("| tool | first backup s (CPU s) | incremental s (CPU s) | size after first MiB | size after both MiB | restore s (CPU s) | peak RSS MiB |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+tools = ["nodewarden", "nodewarden-plain", "restic", "borg", "tarzstd"]
 for t in tools:
-    rss = max(med((t, "first"), 1), med((t, "incr"), 1)) / 1024
-    print(f"| {t} | {med((t,'first'),0):.2f} | {med((t,'incr'),0):.2f} | {med((t,'size'),0)/2**20:.0f} | {med((t,'restore'),0):.2f} | {rss:.0f} |")
-n = lambda w: med(("nodewarden", w), 0)
-print("\n| ratio (other ÷ nodewarden; > 1 means nodewarden is faster/smaller) | first | incremental | restore | size |")
+    rss = max(med((t, w), 1) for w in ("first", "incr", "restore")) / 1024
+    f = lambda w: f"{med((t, w), 0):.2f} ({med((t, w), 2):.1f})"
+    print(f"| {t} | {f('first')} | {f('incr')} | {med((t,'size1'),0)/2**20:.0f} | {med((t,'size'),0)/2**20:.0f} | {f('restore')} | {rss:.0f} |")
+if rows.get(("tarzstd", "restore+sync")):
+    print(f"| tarzstd, restore with a final `sync` | | | | | {med(('tarzstd','restore+sync'),0):.2f} | |")
+print("\n| other ÷ nodewarden (> 1: nodewarden faster or smaller) | first | incremental | restore | size after first |")
 print("|---|---:|---:|---:|---:|")
-for t in tools[1:]:
-    print(f"| {t} | {med((t,'first'),0)/n('first'):.2f} | {med((t,'incr'),0)/n('incr'):.2f} | {med((t,'restore'),0)/n('restore'):.2f} | {med((t,'size'),0)/n('size'):.2f} |")
-print(f"\nNode downtime: freeze {med(('freeze','downtime'),0):.2f} s vs stop/copy/start {med(('copy','downtime'),0):.2f} s (stop/start themselves excluded: no-ops here).")
+for base in ("nodewarden", "nodewarden-plain"):
+    n = lambda w: med((base, w), 0)
+    for t in tools[2:]:
+        print(f"| {t} vs {base} | {med((t,'first'),0)/n('first'):.2f} | {med((t,'incr'),0)/n('incr'):.2f} | {med((t,'restore'),0)/n('restore'):.2f} | {med((t,'size1'),0)/n('size1'):.2f} |")
+    if rows.get(("tarzstd", "restore+sync")):
+        print(f"| tarzstd (restore + sync) vs {base} | | | {med(('tarzstd','restore+sync'),0)/n('restore'):.2f} | |")
+print(f"\nNode downtime: freeze {med(('freeze','downtime'),0):.2f} s vs stop/copy/start {med(('copy','downtime'),0):.2f} s (the node's own stop/start excluded: no-ops here).")
 PY

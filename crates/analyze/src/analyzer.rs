@@ -1,7 +1,6 @@
 //! Routing a mixed stream of samples to one tracker per node, and the batch entry points.
 
 use crate::analysis::{Analysis, LiveState};
-use crate::csv_read::read_csv;
 use crate::error::AnalyzeError;
 use crate::options::AnalyzeOptions;
 use crate::sample::Sample;
@@ -9,7 +8,6 @@ use crate::tracker::NodeTracker;
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::mpsc;
 
 /// Incremental analysis of any number of nodes, in order of first appearance.
 #[derive(Debug, Clone)]
@@ -89,43 +87,11 @@ pub fn analyze<S: Borrow<Sample>>(
 /// Streams a CSV export through the analysis without holding its rows; stops at the
 /// first bad line.
 ///
-/// Parsing runs on a second thread, handing over batches of samples whose buffers come
-/// back to be reused: parsing and analysis each take a large share of the time, and the
-/// 10-million-row budget needs both cores.
+/// Parsing is spread over the cores in chunks of whole records and the samples are
+/// analysed in file order, so the result is that of a sequential read (see `parallel`).
 pub fn analyze_csv<R: Read + Send>(
     reader: R,
     opts: &AnalyzeOptions,
 ) -> Result<Vec<Analysis>, AnalyzeError> {
-    const BATCH: usize = 1024;
-    let mut csv = read_csv(reader)?.skip_head_hash();
-    let mut analyzer = Analyzer::new(opts.clone());
-    std::thread::scope(|scope| {
-        let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<Sample>, usize)>(4);
-        let (empty_tx, empty_rx) = mpsc::channel::<Vec<Sample>>();
-        let parser = scope.spawn(move || -> Result<(), AnalyzeError> {
-            loop {
-                let mut batch = empty_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| vec![Sample::default(); BATCH]);
-                let mut n = 0;
-                while n < BATCH && csv.read_into(&mut batch[n])? {
-                    n += 1;
-                }
-                // A closed channel means the consumer is gone: nothing left to do.
-                if full_tx.send((batch, n)).is_err() || n < BATCH {
-                    return Ok(());
-                }
-            }
-        });
-        for (batch, n) in full_rx {
-            for s in &batch[..n] {
-                analyzer.push(s);
-            }
-            let _ = empty_tx.send(batch);
-        }
-        parser
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })?;
-    Ok(analyzer.finish())
+    crate::parallel::analyze_csv(reader, opts)
 }

@@ -125,8 +125,20 @@ pub struct Comparison {
 const BUCKETS: u64 = 50;
 const SAME_WITHIN: f64 = 0.05;
 
+/// The time-to-height curve up to where the node first caught up: past that point it
+/// follows the chain tip at the chain's block time, which says nothing about the build,
+/// and two runs recorded side by side would end up "the same speed" over the last blocks.
+fn until_synced(a: &Analysis) -> Vec<ProgressPoint> {
+    let end = a.first_synced_ms.unwrap_or(i64::MAX);
+    a.progress_curve
+        .iter()
+        .filter(|p| p.t_ms <= end)
+        .cloned()
+        .collect()
+}
+
 pub fn compare(a: &Run, b: &Run) -> Comparison {
-    let (ca, cb) = (&a.analysis.progress_curve, &b.analysis.progress_curve);
+    let (ca, cb) = (&until_synced(&a.analysis), &until_synced(&b.analysis));
     let mut out = Comparison {
         a: RunSummary::of(a),
         b: RunSummary::of(b),

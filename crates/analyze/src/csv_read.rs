@@ -44,6 +44,8 @@ pub struct CsvReader<R: Read> {
     width: usize,
     /// The analysis never looks at head hashes; skipping them saves a copy per row.
     keep_hash: bool,
+    /// The input is known to hold no quote at all: skip looking for one on every line.
+    unquoted: bool,
 }
 
 impl<R: Read> CsvReader<R> {
@@ -61,6 +63,7 @@ impl<R: Read> CsvReader<R> {
             index: [0; 13],
             width: 0,
             keep_hash: true,
+            unquoted: false,
         };
         if !r.next_record()? {
             return Err(AnalyzeError::Header("empty input, no header row".into()));
@@ -88,6 +91,21 @@ impl<R: Read> CsvReader<R> {
     pub(crate) fn skip_head_hash(mut self) -> Self {
         self.keep_hash = false;
         self
+    }
+
+    /// The column layout, the bytes read past the header, and the source: what the
+    /// parallel reader needs to go on from here.
+    /// Also says how many lines the header took, so chunk line numbers can be made absolute.
+    pub(crate) fn into_parts(self) -> (Layout, u64, Vec<u8>, R) {
+        let layout = Layout {
+            index: self.index,
+            width: self.width,
+            keep_hash: self.keep_hash,
+        };
+        let mut rest = self.buf;
+        rest.truncate(self.len);
+        rest.drain(..self.pos);
+        (layout, self.line - 1, rest, self.src)
     }
 
     fn field_count(&self) -> usize {
@@ -142,7 +160,7 @@ impl<R: Read> CsvReader<R> {
             let (end, next) = loop {
                 let seg = &self.buf[scan..self.len];
                 if let Some(i) = memchr(b'\n', seg) {
-                    if memchr(b'"', &seg[..i]).is_some() {
+                    if !self.unquoted && memchr(b'"', &seg[..i]).is_some() {
                         quotes += memchr_iter(b'"', &seg[..i]).count();
                     }
                     if quotes.is_multiple_of(2) {
@@ -273,6 +291,42 @@ impl<R: Read> Iterator for CsvReader<R> {
             }
             Err(e) => Some(Err(e)),
         }
+    }
+}
+
+/// Where the columns are, as learnt from a header, for readers of headerless chunks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    index: [usize; 13],
+    width: usize,
+    keep_hash: bool,
+}
+
+impl CsvReader<io::Empty> {
+    /// A reader over the first `len` bytes of `chunk`, whole records without a header.
+    /// Line numbers count from 1 at the chunk's first line; the caller adds the lines
+    /// before it. `quotes`: whether the chunk holds any quote character.
+    pub(crate) fn for_chunk(layout: Layout, chunk: Vec<u8>, len: usize, quotes: bool) -> Self {
+        Self {
+            src: io::empty(),
+            len,
+            buf: chunk,
+            pos: 0,
+            eof: true,
+            line: 1,
+            rec_line: 1,
+            spans: Vec::with_capacity(16),
+            quoted: None,
+            index: layout.index,
+            width: layout.width,
+            keep_hash: layout.keep_hash,
+            unquoted: !quotes,
+        }
+    }
+
+    /// Lines consumed so far, and the buffer back for reuse.
+    pub(crate) fn finish_chunk(self) -> (u64, Vec<u8>) {
+        (self.line - 1, self.buf)
     }
 }
 

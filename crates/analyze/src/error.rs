@@ -31,6 +31,14 @@ impl AnalyzeError {
         }
     }
 
+    /// The same error with its line moved down by `lines` (a chunk's offset in the file).
+    pub(crate) fn shifted(mut self, lines: u64) -> Self {
+        if let Self::Field { line, .. } | Self::Record { line, .. } = &mut self {
+            *line += lines;
+        }
+        self
+    }
+
     /// Converts a `csv` crate error, keeping its position when it has one.
     pub(crate) fn from_csv(err: csv::Error) -> Self {
         let line = err.position().map_or(0, csv::Position::line);

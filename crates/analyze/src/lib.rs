@@ -19,6 +19,7 @@ mod error;
 mod eta;
 mod history;
 mod options;
+mod parallel;
 mod parse;
 mod rate;
 mod sample;

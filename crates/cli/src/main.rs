@@ -26,6 +26,13 @@ fn main() {
             Command::Sim(a) => cmd::sim::run(a).await,
             Command::Watch(a) => cmd::watch::run(a, cli.config.as_deref()).await,
             Command::Demo(a) => cmd::demo::run(a, cli.config.as_deref()).await,
+            Command::Loadtest(a) => cmd::loadtest::run(a).await,
+            Command::Backup(c) => cmd::backup::run(c, cli.config.as_deref()).await,
+            Command::Report(a) => cmd::report::run(a, cli.config.as_deref()),
+            Command::Analyze(a) => cmd::analyze::run(a),
+            Command::Compare(a) => cmd::compare::run(a, cli.config.as_deref()),
+            Command::Check(a) => cmd::check::run(a, cli.config.as_deref()).await,
+            Command::Probe(a) => cmd::probe::run(a).await,
         }
     });
     match result {

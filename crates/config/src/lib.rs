@@ -1,5 +1,6 @@
 //! `nodewarden.toml`: where it is looked for, what it may say, and the checks that turn a
 //! typo into a one-line error naming the file, line and key.
+mod check;
 mod duration;
 mod node;
 
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use check::CheckConfig;
 pub use node::{NodeArg, NodeConfig, Service};
 pub use nodewarden_analyze::StallAfter;
 
@@ -22,6 +24,9 @@ pub struct Config {
     #[serde(default)]
     pub watch: WatchConfig,
     pub repository: Option<RepositoryConfig>,
+    /// Thresholds of `nodewarden check`.
+    #[serde(default)]
+    pub check: CheckConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -128,6 +133,7 @@ impl Config {
         if self.watch.interval < Duration::from_millis(100) {
             return Err("watch.interval must be at least 100ms".into());
         }
+        self.check.validate()?;
         Ok(())
     }
 

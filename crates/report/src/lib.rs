@@ -1,8 +1,26 @@
 //! Renderers. Nothing here prints: every function returns the text for the CLI to write.
+//!
+//! * terminal: [`status_table`], [`live_line`], [`log_line`], [`analysis_text`],
+//!   [`comparison_text`];
+//! * HTML with inline SVG charts: [`report_html`], [`compare_html`], built on [`svg`],
+//!   the chart module the dashboard shares;
+//! * [`Timeline`]: the bounded time series the charts draw;
+//! * [`Bundle`]: a shareable `.tar.zst`, scrubbed by [`redact()`].
+mod bundle;
 mod format;
+mod html;
 mod live;
+pub mod redact;
 mod status;
+mod text;
+mod timeline;
 
-pub use format::{age, bytes, count, percent};
+pub use bundle::Bundle;
+pub use format::{age, bytes, count, percent, utc};
+pub use html::{NodeData, REPORT_CSS, compare_fragment, compare_html, node_fragment, report_html};
 pub use live::{live_line, log_line};
+pub use nodewarden_svg as svg;
+pub use redact::redact;
 pub use status::status_table;
+pub use text::{analysis_text, comparison_text, name, verdict_line};
+pub use timeline::{TimePoint, Timeline};

@@ -94,3 +94,48 @@ pub fn momentum(v: &Value) -> Result<Head, ErrorKind> {
         time: Some(f.num("timestamp")? as f64),
     })
 }
+
+pub const PILLAR_BY_NAME: &str = "embedded.pillar.getByName";
+
+/// A pillar's momentum production in the current epoch (`currentStats`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PillarStats {
+    pub name: String,
+    pub produced: u64,
+    pub expected: u64,
+}
+
+/// `embedded.pillar.getByName [name]`; an unknown pillar is the node's JSON-RPC error
+/// (`data non existent`), reported as such with the node and URL.
+pub async fn pillar(t: &Transport, name: &str) -> Result<PillarStats, RpcError> {
+    let v = t
+        .call_required(Kind::Zenon, PILLAR_BY_NAME, json!([name]))
+        .await?;
+    parse_pillar(&v).map_err(|k| t.error(k))
+}
+
+pub fn parse_pillar(v: &Value) -> Result<PillarStats, ErrorKind> {
+    let f = Fields::new(PILLAR_BY_NAME, v);
+    let name = f.str("name")?.to_string();
+    let stats = v.get("currentStats").cloned().unwrap_or(Value::Null);
+    let s = Fields::new(PILLAR_BY_NAME, &stats);
+    Ok(PillarStats {
+        name,
+        produced: s.num("producedMomentums")?,
+        expected: s.num("expectedMomentums")?,
+    })
+}
+
+#[cfg(test)]
+mod pillar_tests {
+    use super::*;
+
+    #[test]
+    fn pillar_stats_parse_and_shape_errors_name_the_method() {
+        let v = json!({"name": "P", "currentStats": {"producedMomentums": 36, "expectedMomentums": 120}});
+        let p = parse_pillar(&v).unwrap();
+        assert_eq!((p.name.as_str(), p.produced, p.expected), ("P", 36, 120));
+        let e = parse_pillar(&json!({"name": "P"})).unwrap_err();
+        assert!(format!("{e}").contains(PILLAR_BY_NAME), "{e}");
+    }
+}

@@ -1,4 +1,12 @@
+pub mod analyze;
+pub mod backup;
+pub mod check;
+pub mod compare;
 pub mod demo;
+pub mod input;
 pub mod live;
+pub mod loadtest;
+pub mod probe;
+pub mod report;
 pub mod sim;
 pub mod watch;

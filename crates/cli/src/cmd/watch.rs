@@ -69,7 +69,8 @@ impl Settings {
                     ))
                 })?,
             };
-            if !addr.ip().is_loopback() && !(a.allow_remote && a.auth_token_file.is_some()) {
+            let remote_ok = a.allow_remote && a.auth_token_file.is_some();
+            if !addr.ip().is_loopback() && !remote_ok {
                 return Err(Failure::usage(format!(
                     "refusing to listen on {addr}: it is not loopback; add --allow-remote and --auth-token-file if hosts that can reach it may see your nodes"
                 )));

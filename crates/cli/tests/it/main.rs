@@ -2,9 +2,18 @@
 mod support;
 
 mod anvil;
+mod backup;
+mod backup_crash;
+mod backup_pg;
+mod check;
+mod compare;
+mod dashboard;
 mod dialects;
 mod errors;
 mod leveldb;
 mod loadtest;
+mod probe;
+mod report;
+mod report_html;
 mod sim_lifecycle;
 mod watch;

@@ -16,24 +16,27 @@ pub fn bin() -> Command {
     c
 }
 
-/// Run the binary to completion with a hard time limit.
+/// Run the binary to completion with a hard time limit. Output is collected on another
+/// thread while the child runs, so a chatty command cannot block on a full pipe.
 pub fn run(args: &[&str]) -> Output {
-    let mut child = bin()
+    let child = bin()
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn nodewarden");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(120)) {
+        Ok(out) => out.expect("output"),
+        Err(_) => {
+            // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            panic!("nodewarden {args:?} did not finish within 120s");
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("nodewarden {args:?} did not finish within 60s");
-        }
-        thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use nodewarden_tomlspan::Seg;
 use super::{Scenario, Until};
+use nodewarden_tomlspan::Seg;
 
 /// A value that parsed but makes no sense, with the key path that holds it.
 #[derive(Debug)]

@@ -1,0 +1,115 @@
+//! Repository locks: objects under `locks/`. Backups take shared locks, prune and forget an
+//! exclusive one. A lock whose process is gone (same host, pid dead) or that is older than
+//! a day is stale and removed, so a crashed process never wedges the repository.
+use bytes::Bytes;
+use chrono::Utc;
+
+use crate::error::{BackupError, Result};
+use crate::format::{LockFile, hex};
+use crate::progress::Progress;
+use crate::repo::Repository;
+
+const STALE_AFTER_HOURS: i64 = 24;
+
+pub struct Lock<'a> {
+    repo: &'a Repository,
+    key: String,
+}
+
+impl<'a> Lock<'a> {
+    pub fn shared(repo: &'a Repository, what: &str, p: &dyn Progress) -> Result<Lock<'a>> {
+        Lock::take(repo, what, false, p)
+    }
+
+    pub fn exclusive(repo: &'a Repository, what: &str, p: &dyn Progress) -> Result<Lock<'a>> {
+        Lock::take(repo, what, true, p)
+    }
+
+    fn take(
+        repo: &'a Repository,
+        what: &str,
+        exclusive: bool,
+        p: &dyn Progress,
+    ) -> Result<Lock<'a>> {
+        // Check, write ours, check again: two racing takers both see each other and at
+        // least one backs off, which is all a lock needs.
+        conflicts(repo, exclusive, None, p)?;
+        let lock = LockFile {
+            hostname: hostname(),
+            pid: std::process::id(),
+            time: Utc::now().to_rfc3339(),
+            exclusive,
+            what: what.to_string(),
+        };
+        let key = format!("locks/{}", hex(&crate::crypto::random::<16>()));
+        let text = serde_json::to_vec(&lock).expect("lock serialises");
+        repo.block_on(repo.store().put_new(&key, Bytes::from(text)))?;
+        let taken = Lock { repo, key };
+        conflicts(repo, exclusive, Some(&taken.key), p)?;
+        Ok(taken)
+    }
+}
+
+impl Drop for Lock<'_> {
+    fn drop(&mut self) {
+        let _ = self.repo.delete(&self.key);
+    }
+}
+
+fn conflicts(
+    repo: &Repository,
+    exclusive: bool,
+    ours: Option<&str>,
+    p: &dyn Progress,
+) -> Result<()> {
+    for meta in repo.list("locks/")? {
+        if Some(meta.key.as_str()) == ours {
+            continue;
+        }
+        let Ok(raw) = repo.get(&meta.key) else {
+            continue;
+        };
+        let Ok(other) = serde_json::from_slice::<LockFile>(&raw) else {
+            continue;
+        };
+        if stale(&other) {
+            p.note(&format!(
+                "removing stale lock of {} (pid {} on {}, since {})",
+                other.what, other.pid, other.hostname, other.time
+            ));
+            repo.delete(&meta.key)?;
+            continue;
+        }
+        if exclusive || other.exclusive {
+            return Err(BackupError::Other(format!(
+                "repository {} is locked by `{}` (pid {} on {}, since {}); try again when it is done",
+                repo.describe(),
+                other.what,
+                other.pid,
+                other.hostname,
+                other.time
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn stale(l: &LockFile) -> bool {
+    if l.hostname == hostname() && l.pid != std::process::id() {
+        // SAFETY: kill(pid, 0) only checks whether the process exists.
+        let alive = unsafe { libc::kill(l.pid as i32, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        if !alive {
+            return true;
+        }
+    }
+    chrono::DateTime::parse_from_rfc3339(&l.time)
+        .map(|t| (Utc::now() - t.with_timezone(&Utc)).num_hours() >= STALE_AFTER_HOURS)
+        .unwrap_or(true)
+}
+
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}

@@ -1,0 +1,255 @@
+//! The write side of the pipeline: chunk → hash → compress → seal (on worker threads), then
+//! pack (one thread) → store. A pack is `magic ‖ blobs ‖ sealed header ‖ u32 LE header
+//! length`; its id is the BLAKE3 of all of it.
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender};
+
+use crate::crypto::Id;
+use crate::error::{BackupError, Result};
+use crate::format::*;
+use crate::progress::Progress;
+use crate::repo::{Index, Repository};
+
+pub struct Blob {
+    pub id: Id,
+    pub sealed: Vec<u8>,
+    pub raw_len: u64,
+}
+
+/// The blob a chunk is stored as: zstd unless that saves under 1/16 (already-compressed
+/// table blocks), then sealed.
+pub fn encode_blob(repo: &Repository, id: Id, data: &[u8], level: i32) -> Blob {
+    let z = ZSTD.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.as_ref().is_none_or(|(l, _)| *l != level) {
+            let fresh = zstd::bulk::Compressor::new(level).expect("zstd level is valid");
+            *c = Some((level, fresh));
+        }
+        let (_, comp) = c.as_mut().expect("just set");
+        comp.compress(data).expect("zstd compresses in memory")
+    });
+    let keep_raw = z.len() >= data.len() - data.len() / 16;
+    let payload: &[u8] = if keep_raw { data } else { &z };
+    // Room for the nonce in front and the tag behind, so sealing works in place.
+    let prefix = repo.keys.prefix_len();
+    let mut buf = Vec::with_capacity(prefix + 1 + payload.len() + 16);
+    buf.resize(prefix, 0);
+    buf.push(if keep_raw { BLOB_RAW } else { BLOB_ZSTD });
+    buf.extend_from_slice(payload);
+    Blob {
+        id,
+        sealed: repo.keys.seal_reserved(buf),
+        raw_len: data.len() as u64,
+    }
+}
+
+thread_local! {
+    /// One compression context per worker thread: a fresh context per chunk costs an
+    /// allocation and a table reset every time.
+    static ZSTD: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Cuts readers into chunks and hands new ones to the packer. Shared by the worker threads.
+pub struct Ingest<'a> {
+    pub repo: &'a Repository,
+    pub index: &'a Index,
+    pub claimed: Mutex<HashSet<Id>>,
+    /// `None` tells the packer that no more blobs come.
+    pub tx: SyncSender<Option<Blob>>,
+    pub progress: &'a dyn Progress,
+    pub level: i32,
+}
+
+impl Ingest<'_> {
+    /// Lets the packer flush its last pack and return.
+    pub fn finish(&self) {
+        let _ = self.tx.send(None);
+    }
+
+    /// One chunk of data: its id, and the blob if nobody has stored it yet.
+    fn chunk(&self, data: &[u8]) -> Result<String> {
+        let id = self.repo.keys.chunk_id(data);
+        let new = !self.index.chunks.contains_key(&id)
+            && self.claimed.lock().expect("not poisoned").insert(id);
+        if new {
+            let blob = encode_blob(self.repo, id, data, self.level);
+            self.tx
+                .send(Some(blob))
+                .map_err(|_| BackupError::Other("the pack writer stopped".into()))?;
+        }
+        self.progress.advance(data.len() as u64);
+        Ok(hex(&id))
+    }
+
+    /// Small inputs are one chunk; large ones go through FastCDC. Returns the chunk ids and
+    /// the bytes actually read (a live file may have grown or shrunk since it was listed).
+    pub fn read(
+        &self,
+        mut r: impl Read,
+        size_hint: Option<u64>,
+        what: &str,
+    ) -> Result<(Vec<String>, u64)> {
+        let p = self.repo.config.chunker;
+        if let Some(n) = size_hint.filter(|&n| n <= p.small_file) {
+            let mut buf = Vec::with_capacity(n as usize);
+            r.read_to_end(&mut buf)
+                .map_err(|e| BackupError::io(what, e))?;
+            return if buf.is_empty() {
+                Ok((Vec::new(), 0))
+            } else {
+                Ok((vec![self.chunk(&buf)?], buf.len() as u64))
+            };
+        }
+        let mut out = Vec::new();
+        let mut total = 0u64;
+        for c in fastcdc::v2020::StreamCDC::new(r, p.min, p.avg, p.max) {
+            let c = c.map_err(|e| BackupError::io(what, e))?;
+            total += c.data.len() as u64;
+            out.push(self.chunk(&c.data)?);
+        }
+        Ok((out, total))
+    }
+}
+
+/// Collects blobs into packs of about `pack_size` bytes and stores each one; returns what
+/// the index must say. Runs on its own thread until told that no more blobs come. Stores
+/// happen on two uploader threads so that a slow `put` (fsync, or a network round trip)
+/// overlaps with packing instead of stalling the workers.
+pub fn packer(repo: &Repository, rx: Receiver<Option<Blob>>) -> Result<(IndexFile, u64)> {
+    let (up_tx, up_rx) = std::sync::mpsc::sync_channel::<(String, Vec<u8>)>(1);
+    let up_rx = Mutex::new(up_rx);
+    std::thread::scope(|s| {
+        let uploaders: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| -> Result<()> {
+                    loop {
+                        let job = up_rx.lock().expect("not poisoned").recv();
+                        let Ok((key, data)) = job else { return Ok(()) };
+                        repo.put(&key, data)?;
+                    }
+                })
+            })
+            .collect();
+        let packed = pack_all(repo, rx, &up_tx);
+        drop(up_tx);
+        let mut err = None;
+        for u in uploaders {
+            if let Err(e) = u.join().expect("uploaders do not panic") {
+                err.get_or_insert(e);
+            }
+        }
+        match (packed, err) {
+            (Ok(p), None) => Ok(p),
+            (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+        }
+    })
+}
+
+fn pack_all(
+    repo: &Repository,
+    rx: Receiver<Option<Blob>>,
+    up: &SyncSender<(String, Vec<u8>)>,
+) -> Result<(IndexFile, u64)> {
+    let mut index = IndexFile::default();
+    let mut stored = 0u64;
+    let mut cur = PackBuf::new();
+    let mut send = |buf: PackBuf, index: &mut IndexFile| -> Result<()> {
+        let (entry, data) = buf.seal(repo);
+        stored += entry.size;
+        up.send((pack_key(&entry.id), data))
+            .map_err(|_| BackupError::Other("the pack uploader stopped".into()))?;
+        index.packs.push(entry);
+        Ok(())
+    };
+    while let Ok(Some(blob)) = rx.recv() {
+        cur.add(blob);
+        if cur.data.len() as u64 >= repo.config.pack_size {
+            send(std::mem::take(&mut cur), &mut index)?;
+        }
+    }
+    if !cur.blobs.is_empty() {
+        send(cur, &mut index)?;
+    }
+    Ok((index, stored))
+}
+
+pub struct PackBuf {
+    data: Vec<u8>,
+    blobs: Vec<BlobEntry>,
+}
+
+impl PackBuf {
+    pub fn new() -> PackBuf {
+        PackBuf {
+            data: PACK_MAGIC.to_vec(),
+            blobs: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blobs.is_empty()
+    }
+
+    pub fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    pub fn add(&mut self, blob: Blob) {
+        self.add_sealed(hex(&blob.id), &blob.sealed, blob.raw_len);
+    }
+
+    pub fn add_sealed(&mut self, id: String, sealed: &[u8], raw_len: u64) {
+        self.blobs.push(BlobEntry {
+            id,
+            offset: self.data.len() as u64,
+            length: sealed.len() as u64,
+            raw_len,
+        });
+        self.data.extend_from_slice(sealed);
+    }
+
+    /// Appends the header; returns the pack's index entry and its bytes.
+    pub fn seal(mut self, repo: &Repository) -> (IndexPack, Vec<u8>) {
+        let header = serde_json::to_vec(&self.blobs).expect("blob list serialises");
+        let sealed = repo.keys.seal(header);
+        self.data.extend_from_slice(&sealed);
+        self.data
+            .extend_from_slice(&(sealed.len() as u32).to_le_bytes());
+        let id = pack_id(&sealed);
+        let entry = IndexPack {
+            id,
+            size: self.data.len() as u64,
+            blobs: self.blobs,
+        };
+        (entry, self.data)
+    }
+
+    /// Seals and stores the pack; returns its index entry.
+    pub fn finish(self, repo: &Repository) -> Result<IndexPack> {
+        let (entry, data) = self.seal(repo);
+        repo.put(&pack_key(&entry.id), data)?;
+        Ok(entry)
+    }
+}
+
+impl Default for PackBuf {
+    fn default() -> Self {
+        PackBuf::new()
+    }
+}
+
+/// A pack's id is the BLAKE3 of its sealed header, which names every blob by content id and
+/// offset: unique per content without hashing the whole pack a second time.
+pub fn pack_id(sealed_header: &[u8]) -> String {
+    hex(blake3::hash(sealed_header).as_bytes())
+}
+
+/// The sealed header of a whole pack, from its trailer.
+pub fn pack_header(pack: &[u8]) -> Option<&[u8]> {
+    let n = pack.len().checked_sub(4)?;
+    let len = u32::from_le_bytes(pack[n..].try_into().ok()?) as usize;
+    pack.get(n.checked_sub(len)?..n)
+}

@@ -1,0 +1,247 @@
+//! An open repository: the store, the keys, and the typed objects on top of them.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use nodewarden_store::{Store, StoreError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::runtime::Handle;
+
+use crate::crypto::{Id, Keys, Secret};
+use crate::error::{BackupError, Result};
+use crate::format::*;
+
+/// Engine code is synchronous (it runs on blocking threads); the store is async, so the
+/// repository carries the runtime handle that drives it.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    store: Arc<dyn Store>,
+    rt: Handle,
+    pub keys: Keys,
+    pub config: RepoConfig,
+}
+
+/// Where one chunk lives.
+#[derive(Debug, Clone, Copy)]
+pub struct Loc {
+    pub pack: u32,
+    pub offset: u64,
+    pub length: u32,
+    pub raw_len: u32,
+}
+
+/// Every index file merged: chunk id → location; duplicates (after an interrupted prune)
+/// are harmless, the first wins.
+#[derive(Debug, Default)]
+pub struct Index {
+    pub packs: Vec<String>,
+    pub pack_sizes: Vec<u64>,
+    pub chunks: HashMap<Id, Loc>,
+    pub files: Vec<String>,
+}
+
+impl Index {
+    pub fn pack_of(&self, loc: &Loc) -> &str {
+        &self.packs[loc.pack as usize]
+    }
+}
+
+pub struct InitOptions {
+    pub secret: Option<Secret>,
+}
+
+impl Repository {
+    pub fn init(store: Arc<dyn Store>, rt: Handle, opts: InitOptions) -> Result<Repository> {
+        let (keys, encryption) = match &opts.secret {
+            Some(s) => {
+                let (k, p) = Keys::create(s)?;
+                (k, Some(p))
+            }
+            None => (Keys::plain(), None),
+        };
+        let config = RepoConfig {
+            version: FORMAT_VERSION,
+            id: hex(&crate::crypto::random::<16>()),
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            chunker: ChunkerParams::default(),
+            pack_size: 32 << 20,
+            encryption,
+        };
+        let text = serde_json::to_vec_pretty(&config).expect("config serialises");
+        rt.block_on(store.put_new(CONFIG_KEY, Bytes::from(text)))
+            .map_err(|e| match e {
+                StoreError::AlreadyExists { store, .. } => {
+                    BackupError::Input(format!("a repository already exists at {store}"))
+                }
+                e => e.into(),
+            })?;
+        Ok(Repository {
+            store,
+            rt,
+            keys,
+            config,
+        })
+    }
+
+    pub fn open(store: Arc<dyn Store>, rt: Handle, secret: Option<&Secret>) -> Result<Repository> {
+        let raw = rt.block_on(store.get(CONFIG_KEY)).map_err(|e| {
+            if e.is_not_found() {
+                BackupError::Input(format!(
+                    "no repository at {}: run `nodewarden init --repo URL` first",
+                    store.describe()
+                ))
+            } else {
+                e.into()
+            }
+        })?;
+        let config: RepoConfig = serde_json::from_slice(&raw)
+            .map_err(|e| BackupError::Integrity(format!("config: {e}")))?;
+        if config.version != FORMAT_VERSION {
+            return Err(BackupError::Input(format!(
+                "repository {} has format version {}; this nodewarden reads version {FORMAT_VERSION}",
+                store.describe(),
+                config.version
+            )));
+        }
+        let keys = match (&config.encryption, secret) {
+            (None, _) => Keys::plain(),
+            (Some(p), Some(s)) => Keys::unlock(s, p)?,
+            (Some(_), None) => {
+                return Err(BackupError::Input(format!(
+                    "repository {} is encrypted: set NODEWARDEN_PASSWORD or pass --password-file",
+                    store.describe()
+                )));
+            }
+        };
+        Ok(Repository {
+            store,
+            rt,
+            keys,
+            config,
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        self.store.describe()
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn put(&self, key: &str, data: Vec<u8>) -> Result<()> {
+        Ok(self.block_on(self.store.put(key, Bytes::from(data)))?)
+    }
+
+    pub fn get(&self, key: &str) -> Result<Bytes> {
+        Ok(self.block_on(self.store.get(key))?)
+    }
+
+    pub fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Bytes> {
+        Ok(self.block_on(self.store.get_range(key, offset, len))?)
+    }
+
+    pub fn list(&self, prefix: &str) -> Result<Vec<nodewarden_store::ObjectMeta>> {
+        Ok(self.block_on(self.store.list(prefix))?)
+    }
+
+    pub fn delete(&self, key: &str) -> Result<()> {
+        Ok(self.block_on(self.store.delete(key))?)
+    }
+
+    /// JSON → zstd → seal; the object's id is the BLAKE3 of the JSON.
+    pub fn encode<T: Serialize>(&self, value: &T) -> (String, Vec<u8>) {
+        let json = serde_json::to_vec(value).expect("repository objects serialise");
+        let id = hex(blake3::hash(&json).as_bytes());
+        let z = zstd::bulk::compress(&json, 3).expect("zstd compresses in memory");
+        (id, self.keys.seal(z))
+    }
+
+    pub fn decode<T: DeserializeOwned>(&self, key: &str, sealed: &[u8]) -> Result<T> {
+        let z = self.keys.open(sealed, key)?;
+        let json = zstd::stream::decode_all(&z[..])
+            .map_err(|e| BackupError::Integrity(format!("{key}: {e}")))?;
+        serde_json::from_slice(&json).map_err(|e| BackupError::Integrity(format!("{key}: {e}")))
+    }
+
+    pub fn load<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
+        let raw = self.get(key)?;
+        self.decode(key, &raw)
+    }
+
+    /// Writes an object under `<folder>/<id>` and returns the id.
+    pub fn save<T: Serialize>(&self, folder: &str, value: &T) -> Result<String> {
+        let (id, data) = self.encode(value);
+        self.put(&format!("{folder}/{id}"), data)?;
+        Ok(id)
+    }
+
+    pub fn load_index(&self) -> Result<Index> {
+        let mut index = Index::default();
+        let mut pack_no: HashMap<String, u32> = HashMap::new();
+        for meta in self.list("index/")? {
+            let file: IndexFile = self.load(&meta.key)?;
+            index.files.push(meta.key.clone());
+            for p in file.packs {
+                let no = *pack_no.entry(p.id.clone()).or_insert_with(|| {
+                    index.packs.push(p.id.clone());
+                    index.pack_sizes.push(p.size);
+                    (index.packs.len() - 1) as u32
+                });
+                for b in p.blobs {
+                    let id = parse_id(&b.id).ok_or_else(|| {
+                        BackupError::Integrity(format!("{}: bad blob id `{}`", meta.key, b.id))
+                    })?;
+                    index.chunks.entry(id).or_insert(Loc {
+                        pack: no,
+                        offset: b.offset,
+                        length: b.length as u32,
+                        raw_len: b.raw_len as u32,
+                    });
+                }
+            }
+        }
+        Ok(index)
+    }
+
+    /// Reads, opens, decompresses and checks one chunk against its id.
+    pub fn read_chunk(&self, index: &Index, id: &Id) -> Result<Vec<u8>> {
+        let loc = index.chunks.get(id).ok_or_else(|| {
+            BackupError::Integrity(format!("chunk {} is not in the index", hex(id)))
+        })?;
+        let pack = index.pack_of(loc);
+        let sealed = self.get_range(&pack_key(pack), loc.offset, loc.length as u64)?;
+        self.open_blob(id, &sealed, &format!("pack {pack}"))
+    }
+
+    pub fn open_blob(&self, id: &Id, sealed: &[u8], place: &str) -> Result<Vec<u8>> {
+        let what = || format!("chunk {} in {place}", hex(id));
+        let plain = self.keys.open(sealed, &what())?;
+        let (flag, payload) = plain
+            .split_first()
+            .ok_or_else(|| BackupError::Integrity(format!("{}: empty blob", what())))?;
+        let data = match *flag {
+            BLOB_RAW => payload.to_vec(),
+            BLOB_ZSTD => zstd::stream::decode_all(payload)
+                .map_err(|e| BackupError::Integrity(format!("{}: {e}", what())))?,
+            f => {
+                return Err(BackupError::Integrity(format!(
+                    "{}: unknown flag {f}",
+                    what()
+                )));
+            }
+        };
+        if self.keys.chunk_id(&data) != *id {
+            return Err(BackupError::Integrity(format!(
+                "{}: content does not match its id",
+                what()
+            )));
+        }
+        Ok(data)
+    }
+}

@@ -1,0 +1,5 @@
+//! Engine tests on real directories and a real local repository.
+mod harness;
+mod policy;
+mod repo_ops;
+mod swap;

@@ -1,0 +1,121 @@
+//! `restore`.
+use std::path::PathBuf;
+
+use clap::Args;
+use nodewarden_backup::{NodeService, RestoreOptions, ServiceControl};
+use nodewarden_config::Config;
+
+use super::progress::Render;
+use super::{RepoArgs, blocking, print_json};
+use crate::exit::{CmdResult, Failure};
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  nodewarden restore latest --target /root/.znn --node znn-main
+  nodewarden restore znn-main-h120345-1a2b3c4d-20250101T000000Z --target /tmp/check
+  nodewarden restore 1a2b3c4d --target /root/.znn --delta --trust 5f0c...e1
+  nodewarden restore latest --target /tmp/x --pg-into postgres://localhost/cmix_restored
+
+The snapshot is written into a staging dir next to the target, every chunk checked, every
+file fsync'd, then swapped in with renames; the old dir is kept aside until that worked
+(with --node: until the node answers again; otherwise it is put back). Manifests with `..`,
+absolute paths or symlinks leaving the target are refused.")]
+pub struct RestoreArgs {
+    /// id, unique id prefix, name, or `latest`.
+    pub snapshot: String,
+    #[arg(long, value_name = "DIR")]
+    pub target: PathBuf,
+    /// Stop this node before the swap and start it after (rolled back if it does not start).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// Reuse the parts of files already at the target that match.
+    #[arg(long)]
+    pub delta: bool,
+    /// Refuse the snapshot unless it is signed by this ed25519 public key (64 hex digits).
+    #[arg(long, value_name = "PUBKEY")]
+    pub trust: Option<String>,
+    /// Also restore the snapshot's PostgreSQL dump into this (existing) database.
+    #[arg(long, value_name = "URL")]
+    pub pg_into: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+}
+
+pub async fn restore(a: RestoreArgs, config: Config) -> CmdResult {
+    let service = match &a.node {
+        Some(n) => {
+            let node = config.node(n).map_err(Failure::usage)?;
+            Some(NodeService::new(node).map_err(super::failure)?)
+        }
+        None => None,
+    };
+    let repo = a.repo.open(&config).await?;
+    let render = std::sync::Arc::new(Render::new());
+    let r = render.clone();
+    let (sel, target, trust, pg_into) = (
+        a.snapshot.clone(),
+        a.target.clone(),
+        a.trust.clone(),
+        a.pg_into.clone(),
+    );
+    let opts = RestoreOptions {
+        delta: a.delta,
+        threads: None,
+    };
+    let (name, report, pg) = blocking(move || {
+        let all = nodewarden_backup::list_snapshots(&repo)?;
+        let snap = nodewarden_backup::select(&all, &sel)?;
+        if let Some(k) = &trust {
+            nodewarden_backup::check_trusted(snap, k)?;
+        }
+        let svc = service.as_ref().map(|s| s as &dyn ServiceControl);
+        let report = nodewarden_backup::restore(&repo, snap, &target, &opts, svc, r.as_ref())?;
+        let mut pg = Vec::new();
+        if let Some(url) = &pg_into {
+            let dumps = &snap.snapshot.pg;
+            let dump = match dumps.len() {
+                1 => &dumps[0],
+                0 => {
+                    return Err(nodewarden_backup::BackupError::Input(format!(
+                        "snapshot {} has no PostgreSQL dump",
+                        snap.name()
+                    )));
+                }
+                _ => {
+                    return Err(nodewarden_backup::BackupError::Input(format!(
+                        "snapshot {} has several PostgreSQL dumps; this build restores one",
+                        snap.name()
+                    )));
+                }
+            };
+            let index = repo.load_index()?;
+            nodewarden_backup::pg_restore(&repo, &index, dump, url)?;
+            pg.push(dump.database.clone());
+        }
+        Ok((snap.name(), report, pg))
+    })
+    .await?;
+    render.done();
+    if a.json {
+        let mut v = serde_json::to_value(&report).map_err(Failure::runtime)?;
+        v["name"] = name.into();
+        v["pg"] = pg.into();
+        print_json(&v)?;
+    } else {
+        say!(
+            "restored {name} into {}: {} files, {:.1} MiB ({:.1} MiB reused), {:.2}s",
+            a.target.display(),
+            report.files,
+            report.bytes as f64 / 1048576.0,
+            report.reused_bytes as f64 / 1048576.0,
+            report.seconds
+        );
+        for d in pg {
+            say!("restored PostgreSQL database {d} with pg_restore");
+        }
+    }
+    Ok(0)
+}

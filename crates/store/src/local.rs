@@ -1,0 +1,231 @@
+//! A repository in a local directory. Objects are files; `put` writes a temp file in
+//! `.tmp/`, fsyncs it, renames it into place and fsyncs the directory, so a crash leaves
+//! either the old object or the new one (plus, at worst, an orphaned temp file).
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use crate::{ObjectMeta, Store, StoreError, StoreResult, check_key};
+
+const TMP: &str = ".tmp";
+
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    pub fn new(root: impl Into<PathBuf>) -> LocalStore {
+        LocalStore { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn err(&self, key: &str, e: std::io::Error) -> StoreError {
+        if e.kind() == ErrorKind::NotFound {
+            StoreError::NotFound {
+                store: self.describe(),
+                key: key.to_string(),
+            }
+        } else {
+            StoreError::Io {
+                store: self.describe(),
+                key: key.to_string(),
+                message: e.to_string(),
+            }
+        }
+    }
+
+    fn path(&self, key: &str) -> StoreResult<PathBuf> {
+        check_key(key)?;
+        Ok(self.root.join(key))
+    }
+
+    /// Writes `data` to a fresh temp file, durably; the caller moves it into place.
+    fn write_temp(&self, data: &[u8]) -> std::io::Result<PathBuf> {
+        let dir = self.root.join(TMP);
+        fs::create_dir_all(&dir)?;
+        let mut rnd = [0u8; 12];
+        getrandom::getrandom(&mut rnd).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let name: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
+        let tmp = dir.join(name);
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        Ok(tmp)
+    }
+
+    fn put_blocking(&self, key: &str, data: &[u8], exclusive: bool) -> StoreResult<()> {
+        let path = self.path(key)?;
+        let parent = path.parent().expect("keys have a parent: the root");
+        fs::create_dir_all(parent).map_err(|e| self.err(key, e))?;
+        let tmp = self.write_temp(data).map_err(|e| self.err(key, e))?;
+        let placed = if exclusive {
+            // link(2) fails if the target exists: an atomic create-if-absent.
+            let r = fs::hard_link(&tmp, &path);
+            let _ = fs::remove_file(&tmp);
+            r
+        } else {
+            fs::rename(&tmp, &path)
+        };
+        match placed {
+            Ok(()) => {}
+            Err(e) if exclusive && e.kind() == ErrorKind::AlreadyExists => {
+                return Err(StoreError::AlreadyExists {
+                    store: self.describe(),
+                    key: key.to_string(),
+                });
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(self.err(key, e));
+            }
+        }
+        sync_dir(parent).map_err(|e| self.err(key, e))
+    }
+
+    fn get_range_blocking(&self, key: &str, offset: u64, len: u64) -> StoreResult<Bytes> {
+        let path = self.path(key)?;
+        let mut f = File::open(&path).map_err(|e| self.err(key, e))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| self.err(key, e))?;
+        let mut buf = vec![0u8; len as usize];
+        f.read_exact(&mut buf).map_err(|e| {
+            if e.kind() == ErrorKind::UnexpectedEof {
+                StoreError::Io {
+                    store: self.describe(),
+                    key: key.to_string(),
+                    message: format!("object is shorter than {} bytes", offset + len),
+                }
+            } else {
+                self.err(key, e)
+            }
+        })?;
+        Ok(Bytes::from(buf))
+    }
+
+    fn list_blocking(&self, prefix: &str) -> StoreResult<Vec<ObjectMeta>> {
+        // Walk the deepest directory the prefix names, then filter by the full prefix.
+        let dir_part = match prefix.rfind('/') {
+            Some(i) => &prefix[..i],
+            None => "",
+        };
+        let start = if dir_part.is_empty() {
+            self.root.clone()
+        } else {
+            self.path(dir_part)?
+        };
+        let mut out = Vec::new();
+        let mut stack = vec![start];
+        while let Some(dir) = stack.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(self.err(prefix, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| self.err(prefix, e))?;
+                let path = entry.path();
+                let rel = path
+                    .strip_prefix(&self.root)
+                    .expect("walk stays under the root")
+                    .to_string_lossy()
+                    .into_owned();
+                if rel == TMP {
+                    continue;
+                }
+                let meta = entry.metadata().map_err(|e| self.err(&rel, e))?;
+                if meta.is_dir() {
+                    stack.push(path);
+                } else if rel.starts_with(prefix) {
+                    out.push(ObjectMeta {
+                        key: rel,
+                        size: meta.len(),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    fn delete_blocking(&self, key: &str) -> StoreResult<()> {
+        let path = self.path(key)?;
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(path.parent().expect("has a parent")).map_err(|e| self.err(key, e)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.err(key, e)),
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Runs blocking file IO off the async workers (or inline when there is no runtime).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => h.spawn_blocking(f).await.unwrap_or_else(|e| {
+            Err(StoreError::Io {
+                store: "local".into(),
+                key: String::new(),
+                message: format!("IO task failed: {e}"),
+            })
+        }),
+        Err(_) => f(),
+    }
+}
+
+impl Store for LocalStore {
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn put<'a>(&'a self, key: &'a str, data: Bytes) -> BoxFuture<'a, StoreResult<()>> {
+        let (s, k) = (self.clone(), key.to_string());
+        blocking(move || s.put_blocking(&k, &data, false)).boxed()
+    }
+
+    fn put_new<'a>(&'a self, key: &'a str, data: Bytes) -> BoxFuture<'a, StoreResult<()>> {
+        let (s, k) = (self.clone(), key.to_string());
+        blocking(move || s.put_blocking(&k, &data, true)).boxed()
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, StoreResult<Bytes>> {
+        let (s, k) = (self.clone(), key.to_string());
+        blocking(move || {
+            let path = s.path(&k)?;
+            fs::read(path).map(Bytes::from).map_err(|e| s.err(&k, e))
+        })
+        .boxed()
+    }
+
+    fn get_range<'a>(
+        &'a self,
+        key: &'a str,
+        offset: u64,
+        len: u64,
+    ) -> BoxFuture<'a, StoreResult<Bytes>> {
+        let (s, k) = (self.clone(), key.to_string());
+        blocking(move || s.get_range_blocking(&k, offset, len)).boxed()
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, StoreResult<Vec<ObjectMeta>>> {
+        let (s, p) = (self.clone(), prefix.to_string());
+        blocking(move || s.list_blocking(&p)).boxed()
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, StoreResult<()>> {
+        let (s, k) = (self.clone(), key.to_string());
+        blocking(move || s.delete_blocking(&k)).boxed()
+    }
+}
