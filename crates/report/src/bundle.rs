@@ -57,6 +57,52 @@ impl<W: Write> Bundle<W> {
     }
 }
 
+/// What goes into a run's shareable bundle.
+pub struct RunBundle<'a, R: Read> {
+    /// The samples in DESIGN.md §4 CSV, node names already scrubbed, and its length.
+    pub samples_csv: R,
+    pub samples_csv_len: u64,
+    /// The analyses as JSON.
+    pub summary_json: &'a str,
+    pub report_html: &'a str,
+    /// A saved `nodewarden probe --json`, if the operator adds one.
+    pub probe_json: Option<&'a str>,
+    /// Where the samples came from (file, run), and which nodes.
+    pub source: &'a str,
+    pub nodes: &'a [&'a str],
+    pub version: &'a str,
+    pub created_ms: u64,
+}
+
+/// Writes `samples.csv`, `summary.json`, `report.html`, `manifest.json` (and `probe.json`)
+/// under `nodewarden-report/`; every text is scrubbed on the way in.
+pub fn write_run_bundle<W: Write, R: Read>(out: W, b: RunBundle<'_, R>) -> io::Result<W> {
+    let mut files = vec!["samples.csv", "summary.json", "report.html", "manifest.json"];
+    if b.probe_json.is_some() {
+        files.push("probe.json");
+    }
+    let manifest = serde_json::json!({
+        "tool": "nodewarden",
+        "version": b.version,
+        "created_ms": b.created_ms,
+        "source": b.source,
+        "nodes": b.nodes,
+        "files": files,
+        "hardware_probe": b.probe_json.map(|_| "probe.json"),
+        "redacted": "IP addresses, credentials in URLs, keys and secret=value pairs",
+    });
+    let manifest = serde_json::to_string_pretty(&manifest).map_err(io::Error::other)?;
+    let mut w = Bundle::new(out, "nodewarden-report", b.created_ms / 1000)?;
+    w.add_stream("samples.csv", b.samples_csv_len, b.samples_csv)?;
+    w.add_text("summary.json", b.summary_json)?;
+    w.add_text("report.html", b.report_html)?;
+    w.add_text("manifest.json", &manifest)?;
+    if let Some(p) = b.probe_json {
+        w.add_text("probe.json", p)?;
+    }
+    w.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ mod status;
 mod text;
 mod timeline;
 
-pub use bundle::Bundle;
+pub use bundle::{Bundle, RunBundle, write_run_bundle};
 pub use format::{age, bytes, count, percent, utc};
 pub use html::{NodeData, REPORT_CSS, compare_fragment, compare_html, node_fragment, report_html};
 pub use live::{live_line, log_line};

@@ -51,6 +51,7 @@ pub fn routes(history: Option<Arc<History>>) -> Router {
         .route("/api/nodes/{name}/section", get(section))
         .route("/api/nodes/{name}/samples.csv", get(csv))
         .route("/api/nodes/{name}/report.html", get(report))
+        .route("/api/nodes/{name}/bundle.tar.zst", get(bundle))
         .route("/api/compare", get(compare_nodes))
         .with_state(history)
 }
@@ -187,6 +188,60 @@ async fn report(State(h): State<Option<Arc<History>>>, Path(name): Path<String>)
             }],
         );
         Ok(typed(html, "text/html; charset=utf-8"))
+    })
+    .await
+}
+
+/// The same shareable bundle as `report --bundle`, scrubbed of addresses and keys.
+async fn bundle(State(h): State<Option<Arc<History>>>, Path(name): Path<String>) -> Response {
+    with_history(h, move |h| {
+        let mut samples = load(h, &name, None)?;
+        let (analysis, timeline) = analyse(h, &name, &samples);
+        let points = timeline.points();
+        let internal = |e: String| (StatusCode::INTERNAL_SERVER_ERROR, e);
+        // Node names are the samples' only free text.
+        let clean = nodewarden_report::redact(&name);
+        for s in &mut samples {
+            s.node.clone_from(&clean);
+        }
+        let csv = write_csv(Vec::new(), samples.iter()).map_err(|e| internal(e.to_string()))?;
+        let summary =
+            serde_json::to_string_pretty(&[&analysis]).map_err(|e| internal(e.to_string()))?;
+        let source = format!("run {} (dashboard)", h.run);
+        let html = nodewarden_report::report_html(
+            &clean,
+            &source,
+            env!("CARGO_PKG_VERSION"),
+            &[NodeData {
+                analysis: &analysis,
+                timeline: &points,
+            }],
+        );
+        let created_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let out = nodewarden_report::write_run_bundle(
+            Vec::new(),
+            nodewarden_report::RunBundle {
+                samples_csv_len: csv.len() as u64,
+                samples_csv: csv.as_slice(),
+                summary_json: &summary,
+                report_html: &html,
+                probe_json: None,
+                source: &source,
+                nodes: &[clean.as_str()],
+                version: env!("CARGO_PKG_VERSION"),
+                created_ms,
+            },
+        )
+        .map_err(|e| internal(e.to_string()))?;
+        let mut r = typed(out, "application/zstd");
+        r.headers_mut().insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment; filename=\"nodewarden-bundle.tar.zst\""),
+        );
+        Ok(r)
     })
     .await
 }

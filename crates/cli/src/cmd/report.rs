@@ -8,7 +8,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use nodewarden_analyze::{AnalyzeOptions, Analyzer, CsvWriter, Sample, StallAfter};
-use nodewarden_report::{Bundle, NodeData, Timeline, redact};
+use nodewarden_report::{NodeData, RunBundle, Timeline, redact, write_run_bundle};
 
 use crate::cmd::input::{self, Input};
 use crate::exit::{CmdResult, Failure};
@@ -284,40 +284,25 @@ fn write_bundle(
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let summary = serde_json::to_string_pretty(analyses).map_err(Failure::runtime)?;
-    let mut files = vec![
-        "samples.csv",
-        "summary.json",
-        "report.html",
-        "manifest.json",
-    ];
-    if probe.is_some() {
-        files.push("probe.json");
-    }
-    let manifest = serde_json::json!({
-        "tool": "nodewarden",
-        "version": version,
-        "created_ms": now.as_millis() as u64,
-        "source": input.label(),
-        "nodes": analyses.iter().map(|a| a.node.as_str()).collect::<Vec<_>>(),
-        "files": files,
-        "hardware_probe": probe.map(|_| "probe.json"),
-        "redacted": "IP addresses, credentials in URLs, keys and secret=value pairs",
-    });
-    let manifest = serde_json::to_string_pretty(&manifest).map_err(Failure::runtime)?;
     let tmp = path.with_extension("partial");
     let file = File::create(&tmp).map_err(fail)?;
+    let nodes: Vec<&str> = analyses.iter().map(|a| a.node.as_str()).collect();
+    let source = input.label();
     let write = || -> std::io::Result<()> {
-        let mut b = Bundle::new(BufWriter::new(file), "nodewarden-report", now.as_secs())?;
         let samples = File::open(csv)?;
-        let size = samples.metadata()?.len();
-        b.add_stream("samples.csv", size, samples)?;
-        b.add_text("summary.json", &summary)?;
-        b.add_text("report.html", html)?;
-        b.add_text("manifest.json", &manifest)?;
-        if let Some(p) = probe {
-            b.add_text("probe.json", p)?;
-        }
-        b.finish()?.flush()
+        let samples_csv_len = samples.metadata()?.len();
+        let bundle = RunBundle {
+            samples_csv: samples,
+            samples_csv_len,
+            summary_json: &summary,
+            report_html: html,
+            probe_json: probe,
+            source: &source,
+            nodes: &nodes,
+            version,
+            created_ms: now.as_millis() as u64,
+        };
+        write_run_bundle(BufWriter::new(file), bundle)?.flush()
     };
     if let Err(e) = write() {
         let _ = std::fs::remove_file(&tmp);

@@ -61,6 +61,12 @@ try {
   const downloads = await page.$$eval('#downloads a', (as) => as.map((a) => a.getAttribute('href')));
   const csv = await page.request.get(`${base}/${downloads[0]}`);
   check(csv.status() === 200 && (await csv.text()).startsWith('t_ms,node,state'), 'the CSV download works');
+  const report = await page.request.get(`${base}/${downloads[1]}`);
+  check(report.status() === 200 && (await report.text()).includes('<svg'), 'the HTML report download has its charts');
+  const bundle = await page.request.get(`${base}/${downloads[2]}`);
+  const bytes = await bundle.body();
+  check(bundle.status() === 200 && bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f && bytes[3] === 0xfd,
+    'the bundle download is a zstd archive');
   await page.screenshot({ path: `${outDir}/node.png`, fullPage: true });
 
   await page.goto(`${base}/#/node/znn-b`);
