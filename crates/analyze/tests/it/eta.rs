@@ -1,9 +1,9 @@
 //! ETA accuracy on synthetic syncs: at 50 % of the sync the estimate must be within 25 %
 //! of the true remaining time.
 
-mod common;
 
-use common::{at_fraction, run};
+
+use crate::common::{at_fraction, run};
 use nodewarden_analyze::EtaMethod;
 use nodewarden_analyze::synth::{Event, EventKind, FlatCause, Phase, Profile};
 

@@ -1,8 +1,8 @@
 //! The JSON field names are a contract with report/serve and users' scripts.
 
-mod common;
 
-use common::{analyze_one, run};
+
+use crate::common::{analyze_one, run};
 use nodewarden_analyze::synth::{Event, EventKind, FlatCause, Phase, Profile};
 use nodewarden_analyze::{Run, compare};
 use serde_json::Value;

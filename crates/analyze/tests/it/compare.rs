@@ -1,8 +1,8 @@
 //! A/B comparison aligned by height.
 
-mod common;
 
-use common::{analyze_one, run};
+
+use crate::common::{analyze_one, run};
 use nodewarden_analyze::synth::{Event, EventKind, FlatCause, Phase, Profile};
 use nodewarden_analyze::{Run, Verdict, compare};
 

@@ -1,8 +1,8 @@
 //! CSV import/export and multi-node streams.
 
-mod common;
 
-use common::run;
+
+use crate::common::run;
 use nodewarden_analyze::synth::{Phase, Profile};
 use nodewarden_analyze::{
     AnalyzeOptions, CSV_COLUMNS, Sample, SyncState, analyze, analyze_csv, read_csv, write_csv,

@@ -1,0 +1,10 @@
+//! The analysis engine's integration tests, one binary: synthetic syncs with known truth.
+mod common;
+
+mod compare;
+mod csv_nodes;
+mod eta;
+mod json_contract;
+mod parallel;
+mod props;
+mod stalls;
