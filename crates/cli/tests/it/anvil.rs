@@ -1,48 +1,15 @@
 //! The ethereum client against a real Ethereum node: anvil answers `eth_syncing = false`
 //! and has no `net_peerCount`.
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::support::*;
 
-struct Anvil(std::process::Child);
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn anvil_is_read_correctly() {
-    let anvil = external(
-        "NODEWARDEN_ANVIL",
-        ".cache/tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
-    );
-    let port = dead_port();
-    let _child = Anvil(
-        Command::new(anvil)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--block-time",
-                "1",
-                "--silent",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start anvil"),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    wait_until("anvil to listen", Duration::from_secs(30), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
+    let anvil = Anvil::start(&["--block-time", "1"]);
+    let url = anvil.url.clone();
     // Wait for a mined block so the head is young and non-genesis.
     wait_until("anvil to mine", Duration::from_secs(10), || {
         rpc(&url, "eth_blockNumber", "[]")["result"] != "0x0"

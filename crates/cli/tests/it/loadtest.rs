@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -280,41 +280,11 @@ fn sweep_and_baseline() {
     );
 }
 
-struct Anvil(std::process::Child);
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn thresholds_against_anvil() {
     let _serial = serial();
-    let anvil = external(
-        "NODEWARDEN_ANVIL",
-        ".cache/tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
-    );
-    let port = dead_port();
-    let _anvil = Anvil(
-        Command::new(anvil)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--silent",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start anvil"),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    wait_until("anvil to listen", Duration::from_secs(30), || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
+    let anvil = Anvil::start(&[]);
+    let url = anvil.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let mix = "executor = \"constant-vus\"\nvus = 4\nduration = \"2s\"\nbatch = 2\n\
         [[request]]\nmethod = \"eth_blockNumber\"\n\
