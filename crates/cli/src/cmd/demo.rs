@@ -58,6 +58,8 @@ pub async fn run(args: DemoArgs, config: Option<&Path>) -> CmdResult {
             args.speed
         )));
     }
+    // Ctrl-C while the sims start must still stop them cleanly.
+    let signalled = crate::cmd::sim::shutdown_signal();
     let dir = args
         .dir
         .clone()
@@ -111,7 +113,7 @@ pub async fn run(args: DemoArgs, config: Option<&Path>) -> CmdResult {
             "metrics: http://{addr}/metrics  JSON: http://{addr}/api/nodes  (Ctrl-C stops everything)"
         );
     }
-    let result = watch(config, settings, std::future::pending()).await;
+    let result = watch(config, settings, signalled).await;
     stop_all(children).await;
     if result.is_ok()
         && let Some(db) = &live.record

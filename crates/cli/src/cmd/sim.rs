@@ -27,6 +27,7 @@ pub async fn run(args: SimArgs) -> CmdResult {
             .join("nodewarden-sim")
             .join(format!("{kind}-{}", listen.port()))
     });
+    let stop = shutdown_signal();
     let sim = Sim::start(SimOptions {
         kind: Some(kind),
         scenario,
@@ -47,26 +48,32 @@ pub async fn run(args: SimArgs) -> CmdResult {
         sim.tip()
     );
     let _ = out.flush();
-    shutdown_signal().await;
+    stop.await;
     let height = sim.height();
     sim.shutdown().await.map_err(Failure::runtime)?;
     let _ = writeln!(out, "stopped at height {height}");
     Ok(0)
 }
 
-/// SIGTERM (systemd, kill) or SIGINT (Ctrl-C), whichever comes first.
-pub async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let term = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
+/// SIGTERM (systemd, kill) or SIGINT (Ctrl-C), whichever comes first. The handlers are
+/// installed when this is called, not when the future is first polled: a signal that
+/// arrives in between must still end the process cleanly, not by the default action.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    async fn recv(s: Option<Signal>) {
+        match s {
+            Some(mut s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending().await,
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+    }
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    async move {
+        tokio::select! {
+            _ = recv(term) => {}
+            _ = recv(int) => {}
+        }
     }
 }

@@ -118,6 +118,7 @@ pub async fn watch(
     s: Settings,
     stop: impl std::future::Future<Output = ()>,
 ) -> CmdResult {
+    let signalled = crate::cmd::sim::shutdown_signal();
     let shared = Shared::new();
     let mut out = std::io::stdout();
     let recorder = match &s.record {
@@ -187,7 +188,7 @@ pub async fn watch(
             }
         };
         tokio::select! {
-            _ = crate::cmd::sim::shutdown_signal() => {}
+            _ = signalled => {}
             _ = limit => {}
             _ = stop => {}
         }
