@@ -14,10 +14,9 @@ apt_install restic borgbackup zstd time python3
 
 SIZE_MIB=${SIZE_MIB:-4096}
 RUNS=${RUNS:-3}
-if [ -z "${NODEWARDEN_BIN:-}" ]; then cargo build --release --locked -q -p nodewarden; fi
-NW=${NODEWARDEN_BIN:-$PWD/target/release/nodewarden}
 work=${BENCH_DIR:-$(mktemp -d /var/tmp/nodewarden-bench.XXXXXX)}
 mkdir -p "$work"
+NW=${NODEWARDEN_BIN:-$(release_binary "$work")}
 sim_pid=
 cleanup() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work/run" "$work/copy"; }
 trap cleanup EXIT

@@ -89,8 +89,9 @@ impl Repo {
         }
     }
 
-    /// Runs `args` and kills it with SIGKILL after a random delay (if still running).
-    fn kill_during(&self, args: &[&str], rng: &mut Rng, max_ms: u64) {
+    /// Runs `args` and kills it with SIGKILL after a random delay; true if it was still
+    /// running then (the kill interrupted it).
+    fn kill_during(&self, args: &[&str], rng: &mut Rng, max_ms: u64) -> bool {
         let mut child = bin()
             .args(args)
             .stdout(Stdio::null())
@@ -101,8 +102,10 @@ impl Repo {
         while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
             std::thread::sleep(Duration::from_millis(2));
         }
+        let running = child.try_wait().unwrap().is_none();
         let _ = child.kill();
         let _ = child.wait();
+        running
     }
 
     fn check(&self, round: usize, must_have: &[String]) {
@@ -166,18 +169,24 @@ fn sigkill_during_backup_and_prune_never_loses_a_snapshot() {
     }
     let (data_s, repo_s) = (data.to_str().unwrap().to_string(), repo.path.clone());
     let backup = ["backup", "--hot", &data_s, "--repo", &repo_s];
+    // Kill points spread over a whole run: the window is a little longer than a backup.
+    let started = Instant::now();
     ok(&run(&backup));
+    let window = (started.elapsed().as_millis() as u64 * 6 / 5).max(20);
     repo.adopt(&data);
-    for round in 0..8 {
+    let (mut kills, mut interrupted) = (0, 0);
+    for round in 0..20 {
         churn(&data, 6 + round as u64);
         let before = repo.ids();
-        repo.kill_during(&backup, &mut rng, 400);
+        kills += 1;
+        interrupted += repo.kill_during(&backup, &mut rng, window) as u32;
         repo.adopt(&data);
         repo.check(round, &before);
         if round % 2 == 1 {
             let ids = repo.ids();
             let newest: Vec<String> = ids.iter().rev().take(3).cloned().collect();
-            repo.kill_during(
+            kills += 1;
+            interrupted += repo.kill_during(
                 &[
                     "forget",
                     "--keep-last",
@@ -187,13 +196,17 @@ fn sigkill_during_backup_and_prune_never_loses_a_snapshot() {
                     &repo.path,
                 ],
                 &mut rng,
-                300,
-            );
+                window,
+            ) as u32;
             repo.check(round, &newest);
         }
         ok(&run(&backup));
         repo.adopt(&data);
     }
+    assert!(
+        interrupted * 3 >= kills,
+        "only {interrupted} of {kills} kills landed while the process ran (window {window} ms)"
+    );
     // A clean prune at the end still leaves everything listed restorable.
     ok(&run(&[
         "forget",
