@@ -206,6 +206,7 @@ pub fn backup(
         size_bytes,
         files,
         downtime_ms: src.downtime.map(|d| d.as_millis() as u64),
+        duration_ms: Some(started.elapsed().as_millis() as u64),
         freeze: src.freeze.clone(),
         tree: entries,
         pg: pg_dumps,

@@ -19,6 +19,33 @@ pub enum Secret {
     KeyFile(Vec<u8>),
 }
 
+impl Secret {
+    /// The repository secret from where an operator keeps it: a key file, a password file,
+    /// or `NODEWARDEN_PASSWORD` — never the command line. `None`: an unencrypted repository.
+    pub fn from_sources(
+        key_file: Option<&std::path::Path>,
+        password_file: Option<&std::path::Path>,
+    ) -> std::result::Result<Option<Secret>, String> {
+        if let Some(k) = key_file {
+            let bytes = std::fs::read(k).map_err(|e| format!("key file {}: {e}", k.display()))?;
+            return Ok(Some(Secret::KeyFile(bytes)));
+        }
+        if let Some(f) = password_file {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| format!("password file {}: {e}", f.display()))?;
+            let pass = text.trim_end_matches(['\n', '\r']).to_string();
+            if pass.is_empty() {
+                return Err(format!("password file {} is empty", f.display()));
+            }
+            return Ok(Some(Secret::Passphrase(pass)));
+        }
+        Ok(std::env::var("NODEWARDEN_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(Secret::Passphrase))
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EncryptionParams {
     pub cipher: String,

@@ -118,6 +118,10 @@ pub struct Snapshot {
     pub size_bytes: u64,
     pub files: u64,
     pub downtime_ms: Option<u64>,
+    /// Wall time from the start of the backup to the snapshot being written (read, chunk,
+    /// pack, index); absent in snapshots written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
     pub freeze: Option<String>,
     pub tree: Vec<Entry>,
     #[serde(default)]

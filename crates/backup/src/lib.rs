@@ -35,8 +35,7 @@ pub use restore::{RestoreOptions, RestoreReport, ServiceControl, check_entry, re
 pub use service::NodeService;
 pub use snapshots::{
     Listed, Summary, check_trusted, list as list_snapshots, parse_time, public_key_hex, select,
-    signing_key,
-};
+    signing_key, latest_per_node};
 pub use verify::{VerifyReport, verify};
 pub use walk::Selection;
 

@@ -32,6 +32,7 @@ pub struct Summary {
     pub signed: bool,
     pub signer: Option<String>,
     pub downtime_ms: Option<u64>,
+    pub duration_ms: Option<u64>,
     pub parent: Option<String>,
 }
 
@@ -56,6 +57,7 @@ impl Listed {
             signed: self.file.signature.is_some(),
             signer: self.file.signature.as_ref().map(|s| s.public_key.clone()),
             downtime_ms: s.downtime_ms,
+            duration_ms: s.duration_ms,
             parent: s.parent.clone(),
         }
     }
@@ -199,4 +201,16 @@ pub fn check_trusted(l: &Listed, trusted_hex: &str) -> Result<()> {
                 "snapshot {name}: the signature does not match its contents"
             ))
         })
+}
+
+/// The newest snapshot of each node: what monitoring needs to judge backup age.
+pub fn latest_per_node(all: &[Listed]) -> std::collections::BTreeMap<&str, &Listed> {
+    let mut out = std::collections::BTreeMap::new();
+    for l in all {
+        let e = out.entry(l.snapshot.node.as_str()).or_insert(l);
+        if l.time > e.time {
+            *e = l;
+        }
+    }
+    out
 }

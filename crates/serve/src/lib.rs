@@ -25,6 +25,8 @@ pub struct Shared {
     state: RwLock<Arc<WatchState>>,
     metrics: RwLock<Bytes>,
     json: RwLock<Bytes>,
+    /// `snapshots --json` of the configured repository; `None` when there is none.
+    snapshots: RwLock<Option<Bytes>>,
 }
 
 impl Shared {
@@ -40,6 +42,10 @@ impl Shared {
         *self.state.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(state.clone());
         *self.metrics.write().unwrap_or_else(|p| p.into_inner()) = metrics;
         *self.json.write().unwrap_or_else(|p| p.into_inner()) = json;
+    }
+
+    pub fn publish_snapshots(&self, json: Vec<u8>) {
+        *self.snapshots.write().unwrap_or_else(|p| p.into_inner()) = Some(Bytes::from(json));
     }
 
     pub fn state(&self) -> Arc<WatchState> {
@@ -71,6 +77,7 @@ pub fn router(shared: Arc<Shared>, opts: ServeOptions) -> Router {
     let api = Router::new()
         .route("/metrics", get(metrics_handler))
         .route("/api/nodes", get(nodes_handler))
+        .route("/api/snapshots", get(snapshots_handler))
         .route("/healthz", get(|| async { "ok\n" }))
         .with_state(shared);
     let app = api.merge(dashboard::routes(opts.history.map(Arc::new)));
@@ -128,6 +135,14 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, String> {
 
 async fn metrics_handler(State(s): State<Arc<Shared>>) -> Response {
     text(s.metrics(), "text/plain; version=0.0.4; charset=utf-8")
+}
+
+async fn snapshots_handler(State(s): State<Arc<Shared>>) -> Response {
+    let snapshots = s.snapshots.read().unwrap_or_else(|p| p.into_inner()).clone();
+    match snapshots {
+        Some(json) => text(json, "application/json"),
+        None => (StatusCode::NOT_FOUND, "no backup repository is configured\n").into_response(),
+    }
 }
 
 async fn nodes_handler(State(s): State<Arc<Shared>>) -> Response {

@@ -63,6 +63,14 @@ fn labels(n: &NodeView) -> String {
 
 type Getter = fn(&NodeView) -> Option<f64>;
 
+fn backup_time(n: &NodeView) -> Option<f64> {
+    n.backup.as_ref().map(|b| b.time_ms as f64 / 1000.0)
+}
+
+fn backup_duration(n: &NodeView) -> Option<f64> {
+    n.backup.as_ref().and_then(|b| b.duration_seconds)
+}
+
 /// A synced node has nothing left to do: 0, not a missing series, so dashboards and alerts
 /// see "done" rather than "unknown".
 fn eta(n: &NodeView, v: Option<f64>) -> Option<f64> {
@@ -178,6 +186,18 @@ const SIMPLE: &[(&str, &str, &str, Getter)] = &[
         "gauge",
         "Size of the node's data dir.",
         |n| n.data_dir_bytes.map(|v| v as f64),
+    ),
+    (
+        "nodewarden_backup_last_success_timestamp_seconds",
+        "gauge",
+        "Time of the node's newest snapshot in the backup repository.",
+        backup_time,
+    ),
+    (
+        "nodewarden_backup_last_duration_seconds",
+        "gauge",
+        "How long the node's newest backup took.",
+        backup_duration,
     ),
 ];
 

@@ -8,7 +8,7 @@ use nodewarden_rpc::{ChainClient, RpcError, Status, SyncState, connect};
 use nodewarden_sample::{DirSizer, HostSampler, ProcessSample, ProcessSampler, ProcessSelector};
 
 use crate::once::NodeReport;
-use crate::view::{NodeView, ProcessView, WatchState};
+use crate::view::{BackupInfo, NodeView, ProcessView, WatchState};
 
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
@@ -42,8 +42,12 @@ struct Slot {
 
 /// The polling engine: each [`Watcher::tick`] reads every node concurrently, samples their
 /// processes and data dirs, feeds the analysis, and returns the samples to record.
+/// Newest snapshot per node name, refreshed by whoever reads the repository.
+pub type Backups = Arc<std::sync::RwLock<std::collections::HashMap<String, BackupInfo>>>;
+
 pub struct Watcher {
     slots: Vec<Slot>,
+    backups: Backups,
     host: HostSampler,
     state: WatchState,
     opts: WatchOptions,
@@ -85,10 +89,16 @@ impl Watcher {
         };
         Watcher {
             slots,
+            backups: Backups::default(),
             host: HostSampler::default(),
             state,
             opts,
         }
+    }
+
+    /// Where a repository reader puts each node's newest snapshot; read on every tick.
+    pub fn backups(&self) -> Backups {
+        self.backups.clone()
     }
 
     pub fn state(&self) -> &WatchState {
@@ -133,6 +143,16 @@ impl Watcher {
                 local,
                 host.map(|h| h.steal_percent),
             ));
+        }
+        if let Ok(b) = self.backups.read() {
+            for slot in &mut self.slots {
+                slot.view.backup = b.get(&slot.cfg.name).cloned();
+                slot.view.backup_age_seconds = slot
+                    .view
+                    .backup
+                    .as_ref()
+                    .map(|b| (t_ms - b.time_ms).max(0) as f64 / 1000.0);
+            }
         }
         self.state.ticks += 1;
         self.state.nodes = self.slots.iter().map(|s| s.view.clone()).collect();

@@ -7,9 +7,10 @@ mod once;
 mod run;
 mod view;
 
-pub use engine::{WatchOptions, Watcher};
+pub use engine::{Backups, WatchOptions, Watcher};
 pub use once::{NodeReport, poll_once};
 pub use run::run;
 pub use view::{
-    Health, LATENCY_BUCKETS, LatencyHistogram, NodeView, ProcessView, WatchState, health,
+    BackupInfo, Health, LATENCY_BUCKETS, LatencyHistogram, NodeView, ProcessView, WatchState,
+    health,
 };

@@ -31,6 +31,16 @@ impl LatencyHistogram {
     }
 }
 
+/// A node's newest snapshot, as the backup repository lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackupInfo {
+    pub name: String,
+    /// Unix milliseconds.
+    pub time_ms: i64,
+    pub duration_seconds: Option<f64>,
+    pub height: Option<u64>,
+}
+
 /// The node's process as last sampled.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct ProcessView {
@@ -69,6 +79,9 @@ pub struct NodeView {
     pub latency: LatencyHistogram,
     pub samples: u64,
     pub last_sample_ms: i64,
+    /// The node's newest snapshot in the configured repository, when there is one.
+    pub backup: Option<BackupInfo>,
+    pub backup_age_seconds: Option<f64>,
     /// `ok`, `warning`, `critical` or `unknown`, with the reason: what the dashboard colours by.
     pub health: Health,
     pub health_reason: String,
@@ -133,6 +146,8 @@ impl NodeView {
             latency: LatencyHistogram::default(),
             samples: 0,
             last_sample_ms: 0,
+            backup: None,
+            backup_age_seconds: None,
             health: Health::Unknown,
             health_reason: "not polled yet".into(),
         }

@@ -81,33 +81,13 @@ impl RepoArgs {
 
     /// The secret, from a key file, a password file, or NODEWARDEN_PASSWORD; never argv.
     fn secret(&self, config: &Config) -> Result<Option<Secret>, Failure> {
-        if let Some(k) = &self.key_file {
-            let bytes = std::fs::read(k)
-                .map_err(|e| Failure::usage(format!("--key-file {}: {e}", k.display())))?;
-            return Ok(Some(Secret::KeyFile(bytes)));
-        }
         let file = self.password_file.clone().or_else(|| {
             config
                 .repository
                 .as_ref()
                 .and_then(|r| r.password_file.clone())
         });
-        if let Some(f) = file {
-            let text = std::fs::read_to_string(&f)
-                .map_err(|e| Failure::usage(format!("password file {}: {e}", f.display())))?;
-            let pass = text.trim_end_matches(['\n', '\r']).to_string();
-            if pass.is_empty() {
-                return Err(Failure::usage(format!(
-                    "password file {} is empty",
-                    f.display()
-                )));
-            }
-            return Ok(Some(Secret::Passphrase(pass)));
-        }
-        Ok(std::env::var("NODEWARDEN_PASSWORD")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .map(Secret::Passphrase))
+        Secret::from_sources(self.key_file.as_deref(), file.as_deref()).map_err(Failure::usage)
     }
 
     fn store(&self, config: &Config) -> Result<Arc<dyn nodewarden_store::Store>, Failure> {

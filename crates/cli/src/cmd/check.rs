@@ -148,17 +148,10 @@ async fn backup_age(config: &Config, node: &str) -> BackupFact {
         Ok(s) => Arc::from(s),
         Err(e) => return BackupFact::Error(format!("repository {}: {e}", repo.url)),
     };
-    let secret = match &repo.password_file {
-        Some(f) => match std::fs::read_to_string(f) {
-            Ok(t) => Some(nodewarden_backup::Secret::Passphrase(
-                t.trim_end_matches(['\n', '\r']).to_string(),
-            )),
-            Err(e) => return BackupFact::Error(format!("password file {}: {e}", f.display())),
-        },
-        None => std::env::var("NODEWARDEN_PASSWORD")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .map(nodewarden_backup::Secret::Passphrase),
+    let secret = match nodewarden_backup::Secret::from_sources(None, repo.password_file.as_deref())
+    {
+        Ok(s) => s,
+        Err(e) => return BackupFact::Error(e),
     };
     let rt = tokio::runtime::Handle::current();
     let node = node.to_string();

@@ -3,6 +3,7 @@ pub mod backup;
 pub mod check;
 pub mod compare;
 pub mod demo;
+pub mod follow_backups;
 pub mod input;
 pub mod live;
 pub mod loadtest;

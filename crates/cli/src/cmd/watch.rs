@@ -178,6 +178,13 @@ pub async fn watch(
             analyze: s.analyze.clone(),
         },
     );
+    let follower = config.repository.clone().map(|repo| {
+        tokio::spawn(crate::cmd::follow_backups::follow(
+            repo,
+            watcher.backups(),
+            shared.clone(),
+        ))
+    });
     let mut view = LiveView::new(&config.nodes, s.log_every, s.json_lines);
     let mut record_error = None;
     let shutdown = async {
@@ -209,6 +216,9 @@ pub async fn watch(
     })
     .await;
     view.finish();
+    if let Some(f) = follower {
+        f.abort();
+    }
     let _ = http_stop_tx.send(());
     if let Some(h) = http {
         let _ = h.await;

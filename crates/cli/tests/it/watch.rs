@@ -499,3 +499,92 @@ fn demo_runs_four_nodes_and_cleans_up() {
             >= 8
     );
 }
+
+/// With a repository configured, the newest snapshot of each node shows in /metrics, in
+/// /api/nodes (the dashboard cards) and the list in /api/snapshots (its backups page).
+#[test]
+fn backups_show_in_metrics_and_the_dashboard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("f"), b"chain data").unwrap();
+    let repo = tmp.path().join("repo");
+    let repo_s = repo.to_str().unwrap();
+    assert!(run(&["init", "--repo", repo_s]).status.success());
+    let made = run(&[
+        "backup",
+        "--repo",
+        repo_s,
+        "--hot",
+        data.to_str().unwrap(),
+        "--node",
+        "znn",
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let sim = SimProc::quick("zenon", &tmp.path().join("znn"));
+    let cfg = tmp.path().join("nodewarden.toml");
+    std::fs::write(
+        &cfg,
+        format!("[[node]]\nname = \"znn\"\nkind = \"zenon\"\nrpc = \"{}\"\n[repository]\nurl = \"{repo_s}\"\n", sim.url),
+    )
+    .unwrap();
+    let mut w = Spawned::start(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "watch",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-record",
+        "--interval",
+        "500ms",
+        "--duration",
+        "30s",
+    ]);
+    let base = w.http_base();
+    wait_until("the backup metric", Duration::from_secs(20), || {
+        let (_, m) = http_get(&format!("{base}/metrics"));
+        metric(
+            &m,
+            "nodewarden_backup_last_success_timestamp_seconds",
+            "node=\"znn\"",
+        )
+        .is_some()
+    });
+    let (_, m) = http_get(&format!("{base}/metrics"));
+    let t = metric(
+        &m,
+        "nodewarden_backup_last_success_timestamp_seconds",
+        "node=\"znn\"",
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        now - t >= 0.0 && now - t < 120.0,
+        "snapshot time {t}, now {now}"
+    );
+    assert!(
+        metric(
+            &m,
+            "nodewarden_backup_last_duration_seconds",
+            "node=\"znn\""
+        )
+        .is_some()
+    );
+    let node = &get_json(&format!("{base}/api/nodes"))[0];
+    assert!(
+        node["backup"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("znn-h"),
+        "{node}"
+    );
+    assert!(node["backup_age_seconds"].as_f64().is_some());
+    let snaps = get_json(&format!("{base}/api/snapshots"));
+    assert_eq!(snaps.as_array().unwrap().len(), 1);
+    assert_eq!(snaps[0]["node"], "znn");
+    w.signal(libc::SIGTERM);
+    assert!(w.finish(Duration::from_secs(20)).0.success());
+}

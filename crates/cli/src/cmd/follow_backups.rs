@@ -1,0 +1,58 @@
+//! While `watch` runs with a `[repository]` configured: read it now and every few minutes,
+//! for the backup metrics, the dashboard cards' backup age and its backups page.
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nodewarden_backup::{Repository, Secret, latest_per_node, list_snapshots};
+use nodewarden_config::RepositoryConfig;
+use nodewarden_serve::Shared;
+use nodewarden_watch::{BackupInfo, Backups};
+
+/// Snapshots arrive at most every few hours; reading a repository (argon2, listing) is not
+/// free, and an S3 repository bills requests.
+const EVERY: Duration = Duration::from_secs(300);
+
+pub async fn follow(repo: RepositoryConfig, backups: Backups, shared: Arc<Shared>) {
+    loop {
+        match read(&repo).await {
+            Ok((latest, json)) => {
+                if let Ok(mut b) = backups.write() {
+                    *b = latest;
+                }
+                shared.publish_snapshots(json);
+            }
+            Err(e) => tracing::warn!("backup repository {}: {e}", repo.url),
+        }
+        tokio::time::sleep(EVERY).await;
+    }
+}
+
+async fn read(repo: &RepositoryConfig) -> Result<(HashMap<String, BackupInfo>, Vec<u8>), String> {
+    let store: Arc<dyn nodewarden_store::Store> = nodewarden_store::open_url(&repo.url)
+        .map_err(|e| e.to_string())?
+        .into();
+    let secret = Secret::from_sources(None, repo.password_file.as_deref())?;
+    let rt = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let repo = Repository::open(store, rt, secret.as_ref()).map_err(|e| e.to_string())?;
+        let all = list_snapshots(&repo).map_err(|e| e.to_string())?;
+        let latest = latest_per_node(&all)
+            .into_iter()
+            .map(|(node, l)| {
+                let info = BackupInfo {
+                    name: l.name(),
+                    time_ms: l.time.timestamp_millis(),
+                    duration_seconds: l.snapshot.duration_ms.map(|d| d as f64 / 1000.0),
+                    height: l.snapshot.height,
+                };
+                (node.to_string(), info)
+            })
+            .collect();
+        let rows: Vec<_> = all.iter().map(|l| l.summary()).collect();
+        let json = serde_json::to_vec(&rows).map_err(|e| e.to_string())?;
+        Ok::<_, String>((latest, json))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
