@@ -34,8 +34,9 @@ pub use repo::{InitOptions, Repository};
 pub use restore::{RestoreOptions, RestoreReport, ServiceControl, check_entry, restore};
 pub use service::NodeService;
 pub use snapshots::{
-    Listed, Summary, check_trusted, list as list_snapshots, parse_time, public_key_hex, select,
-    signing_key, latest_per_node};
+    Listed, Summary, check_trusted, latest_per_node, list as list_snapshots, parse_time,
+    public_key_hex, select, signing_key,
+};
 pub use verify::{VerifyReport, verify};
 pub use walk::Selection;
 

@@ -77,7 +77,12 @@ pub struct RunBundle<'a, R: Read> {
 /// Writes `samples.csv`, `summary.json`, `report.html`, `manifest.json` (and `probe.json`)
 /// under `nodewarden-report/`; every text is scrubbed on the way in.
 pub fn write_run_bundle<W: Write, R: Read>(out: W, b: RunBundle<'_, R>) -> io::Result<W> {
-    let mut files = vec!["samples.csv", "summary.json", "report.html", "manifest.json"];
+    let mut files = vec![
+        "samples.csv",
+        "summary.json",
+        "report.html",
+        "manifest.json",
+    ];
     if b.probe_json.is_some() {
         files.push("probe.json");
     }

@@ -138,10 +138,18 @@ async fn metrics_handler(State(s): State<Arc<Shared>>) -> Response {
 }
 
 async fn snapshots_handler(State(s): State<Arc<Shared>>) -> Response {
-    let snapshots = s.snapshots.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let snapshots = s
+        .snapshots
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     match snapshots {
         Some(json) => text(json, "application/json"),
-        None => (StatusCode::NOT_FOUND, "no backup repository is configured\n").into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "no backup repository is configured\n",
+        )
+            .into_response(),
     }
 }
 

@@ -1,7 +1,5 @@
 //! A/B comparison aligned by height.
 
-
-
 use crate::common::{analyze_one, run};
 use nodewarden_analyze::synth::{Event, EventKind, FlatCause, Phase, Profile};
 use nodewarden_analyze::{Run, Verdict, compare};

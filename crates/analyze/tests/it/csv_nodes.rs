@@ -1,7 +1,5 @@
 //! CSV import/export and multi-node streams.
 
-
-
 use crate::common::run;
 use nodewarden_analyze::synth::{Phase, Profile};
 use nodewarden_analyze::{

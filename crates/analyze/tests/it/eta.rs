@@ -1,8 +1,6 @@
 //! ETA accuracy on synthetic syncs: at 50 % of the sync the estimate must be within 25 %
 //! of the true remaining time.
 
-
-
 use crate::common::{at_fraction, run};
 use nodewarden_analyze::EtaMethod;
 use nodewarden_analyze::synth::{Event, EventKind, FlatCause, Phase, Profile};

@@ -1,7 +1,5 @@
 //! The JSON field names are a contract with report/serve and users' scripts.
 
-
-
 use crate::common::{analyze_one, run};
 use nodewarden_analyze::synth::{Event, EventKind, FlatCause, Phase, Profile};
 use nodewarden_analyze::{Run, compare};

@@ -1,7 +1,5 @@
 //! Stall detection on the hard cases. Expected stalls come from the generator's truth.
 
-
-
 use crate::common::{analyze_one, run};
 use nodewarden_analyze::synth::{Event, EventKind, FlatCause, Phase, Profile};
 use nodewarden_analyze::{AnalyzeOptions, NodeTracker, Stall, StallAfter, StallCause, analyze};
