@@ -84,9 +84,10 @@ install_playwright() {
     --prefix "$NW_CACHE/tools" "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
 }
 
-# A real PostgreSQL for the backup tests (pg_dump/pg_restore): a throwaway cluster under
-# .cache/pg listening on 127.0.0.1 only, trust auth, started once and reused. PostgreSQL
-# refuses to run as root, so as root the cluster belongs to the `postgres` user.
+# A real PostgreSQL for the backup tests (pg_dump/pg_restore): a throwaway cluster
+# listening on 127.0.0.1 only, trust auth, started once and reused. PostgreSQL refuses to run
+# as root, so as root the cluster belongs to the `postgres` user and lives outside the
+# checkout, which that user may not be able to reach (a clone under /root).
 NW_PG_PORT=${NW_PG_PORT:-55432}
 start_test_postgres() {
   export NODEWARDEN_PG_URL="postgres://nodewarden@127.0.0.1:$NW_PG_PORT/postgres"
@@ -95,17 +96,20 @@ start_test_postgres() {
   bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
   [ -x "$bin/pg_ctl" ] || apt_install postgresql
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
-  [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
+  if [ "$(id -u)" = 0 ]; then
+    as=(runuser -u postgres --)
+    dir=/var/tmp/nodewarden-test-pg
+  fi
   if "$bin/pg_isready" -q -h 127.0.0.1 -p "$NW_PG_PORT"; then return 0; fi
   mkdir -p "$dir"
   [ "$(id -u)" = 0 ] && chown postgres "$dir"
   if [ ! -f "$dir/data/PG_VERSION" ]; then
-    nw_log "creating a test PostgreSQL cluster in .cache/pg"
-    "${as[@]}" "$bin/initdb" --no-instructions -D "$dir/data" -U nodewarden --auth=trust >/dev/null
+    nw_log "creating a test PostgreSQL cluster in $dir"
+    (cd / && "${as[@]}" "$bin/initdb" --no-instructions -D "$dir/data" -U nodewarden --auth=trust >/dev/null)
   fi
   nw_log "starting the test PostgreSQL on 127.0.0.1:$NW_PG_PORT"
-  "${as[@]}" "$bin/pg_ctl" -s -w -D "$dir/data" -l "$dir/log" \
-    -o "-h 127.0.0.1 -p $NW_PG_PORT -k $dir" start
+  (cd / && "${as[@]}" "$bin/pg_ctl" -s -w -D "$dir/data" -l "$dir/log" \
+    -o "-h 127.0.0.1 -p $NW_PG_PORT -k $dir" start)
 }
 
 # release_binary DIR: build the release binary and copy it into DIR, so that a concurrent
