@@ -48,12 +48,12 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A `nodewarden sim` child process; killed (SIGKILL) on drop if still running.
+/// A `nodewarden sim` child process; killed (SIGKILL) on drop if still running. Derefs to
+/// the [`Spawned`] process (`child`, `signal`).
 pub struct SimProc {
-    pub child: Child,
+    proc: Spawned,
     pub url: String,
     pub port: u16,
-    lines: mpsc::Receiver<String>,
 }
 
 pub struct SimSpec<'a> {
@@ -64,48 +64,43 @@ pub struct SimSpec<'a> {
     pub port: u16,
 }
 
+impl std::ops::Deref for SimProc {
+    type Target = Spawned;
+    fn deref(&self) -> &Spawned {
+        &self.proc
+    }
+}
+
 impl SimProc {
     pub fn start(spec: SimSpec<'_>) -> SimProc {
         let listen = format!("127.0.0.1:{}", spec.port);
-        let mut cmd = bin();
-        cmd.args(["sim", "--kind", spec.kind, "--listen", &listen, "--speed"])
-            .arg(spec.speed.to_string())
-            .arg("--data-dir")
-            .arg(spec.data_dir);
+        let speed = spec.speed.to_string();
+        let dir = spec.data_dir.to_str().expect("utf-8 temp path");
+        let mut args = vec![
+            "sim",
+            "--kind",
+            spec.kind,
+            "--listen",
+            &listen,
+            "--speed",
+            &speed,
+            "--data-dir",
+            dir,
+        ];
+        let scenario = spec.data_dir.with_extension("scenario.toml");
         if let Some(text) = spec.scenario {
-            let path = spec.data_dir.with_extension("scenario.toml");
-            std::fs::write(&path, text).unwrap();
-            cmd.arg("--scenario").arg(path);
+            std::fs::write(&scenario, text).unwrap();
+            args.extend(["--scenario", scenario.to_str().unwrap()]);
         }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn sim");
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let first = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("sim printed no listening line");
-        let url = first
-            .strip_prefix("listening on ")
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        let mut proc = Spawned::start(&args);
+        let rest = proc.wait_line("listening on ", Duration::from_secs(20));
+        let url = rest
+            .split_whitespace()
+            .next()
+            .expect("an address")
             .to_string();
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
-        SimProc {
-            child,
-            url,
-            port,
-            lines: rx,
-        }
+        SimProc { proc, url, port }
     }
 
     pub fn quick(kind: &str, dir: &Path) -> SimProc {
@@ -118,34 +113,10 @@ impl SimProc {
         })
     }
 
-    pub fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-        let rc = unsafe { libc::kill(self.child.id() as i32, sig) };
-        assert_eq!(rc, 0, "kill({sig})");
-    }
-
-    /// SIGTERM, then wait for a clean exit; returns the lines printed after the first.
-    pub fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
-        self.signal(libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "sim ignored SIGTERM for 20s");
-            thread::sleep(Duration::from_millis(20));
-        };
-        let lines = self.lines.try_iter().collect();
-        (status, lines)
-    }
-}
-
-impl Drop for SimProc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    /// SIGTERM, then wait for a clean exit; returns every line the sim printed.
+    pub fn stop(self) -> (std::process::ExitStatus, Vec<String>) {
+        self.proc.signal(libc::SIGTERM);
+        self.proc.finish(Duration::from_secs(20))
     }
 }
 
