@@ -139,6 +139,11 @@ pub fn http_post(url: &str, content_type: &str, body: &str, host: Option<&str>) 
         body.len()
     );
     s.write_all(req.as_bytes()).unwrap();
+    read_response(&mut s)
+}
+
+/// Status and (de-chunked) body of the answer on a `Connection: close` stream.
+fn read_response(s: &mut TcpStream) -> (u16, String) {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let status = resp
@@ -338,18 +343,7 @@ pub fn http_get(url: &str) -> (u16, String) {
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status = resp
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, dechunk(&body))
+    read_response(&mut s)
 }
 
 pub fn get_json(url: &str) -> serde_json::Value {

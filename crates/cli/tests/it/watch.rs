@@ -56,6 +56,28 @@ fn write_config(
     path
 }
 
+/// `watch` on a config file, recording into `db`, serving HTTP on a free loopback port.
+fn watch_recording(
+    cfg: &std::path::Path,
+    db: &std::path::Path,
+    interval: &str,
+    duration: &str,
+) -> Spawned {
+    Spawned::start(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "watch",
+        "--listen",
+        "127.0.0.1:0",
+        "--record",
+        db.to_str().unwrap(),
+        "--interval",
+        interval,
+        "--duration",
+        duration,
+    ])
+}
+
 fn samples(db: &std::path::Path, node: &str) -> Vec<nodewarden_analyze::Sample> {
     let store = Store::open(db).unwrap();
     let run = store.resolve("latest").unwrap();
@@ -88,19 +110,7 @@ fn metrics_pass_promtool_and_the_recording_exports() {
         ],
     );
     let db = tmp.path().join("rec.db");
-    let mut w = Spawned::start(&[
-        "--config",
-        cfg.to_str().unwrap(),
-        "watch",
-        "--listen",
-        "127.0.0.1:0",
-        "--record",
-        db.to_str().unwrap(),
-        "--interval",
-        "500ms",
-        "--duration",
-        "30s",
-    ]);
+    let mut w = watch_recording(&cfg, &db, "500ms", "30s");
     let base = w.http_base();
     wait_until(
         "two ticks with process samples",
@@ -236,19 +246,7 @@ fn node_killed_and_restarted() {
     std::fs::write(dir.join("sim.pid"), first.child.id().to_string()).unwrap();
     let cfg = write_config(tmp.path(), &[("znn", "zenon", &first.url, Some(&dir))]);
     let db = tmp.path().join("rec.db");
-    let mut w = Spawned::start(&[
-        "--config",
-        cfg.to_str().unwrap(),
-        "watch",
-        "--listen",
-        "127.0.0.1:0",
-        "--record",
-        db.to_str().unwrap(),
-        "--interval",
-        "500ms",
-        "--duration",
-        "60s",
-    ]);
+    let mut w = watch_recording(&cfg, &db, "500ms", "60s");
     let base = w.http_base();
     let api = format!("{base}/api/nodes");
     let first_pid = first.child.id();
@@ -323,19 +321,7 @@ fn hung_and_malformed_nodes_do_not_disturb_the_others() {
     );
     let db = tmp.path().join("rec.db");
     let started = Instant::now();
-    let mut w = Spawned::start(&[
-        "--config",
-        cfg.to_str().unwrap(),
-        "watch",
-        "--listen",
-        "127.0.0.1:0",
-        "--record",
-        db.to_str().unwrap(),
-        "--interval",
-        "1s",
-        "--duration",
-        "7s",
-    ]);
+    let mut w = watch_recording(&cfg, &db, "1s", "7s");
     let base = w.http_base();
     wait_until("malformed counted", Duration::from_secs(20), || {
         let (_, m) = http_get(&format!("{base}/metrics"));
