@@ -150,7 +150,17 @@ async function loadBackups() {
       for (const v of [s.name, s.node, count(s.height), bytes(s.size_bytes), age(now - when), s.signed ? 'yes' : 'no']) tr.append(el('td', {}, v));
       t.append(tr);
     }
-    body.replaceChildren(snaps.length ? t : el('p', {}, 'The repository has no snapshots yet.'));
+    const status = el('p', { class: 'verify' }, 'Repository not verified yet.');
+    const v = await fetch('api/verify', { credentials: 'same-origin', cache: 'no-store' });
+    if (v.ok) {
+      const r = await v.json();
+      const when = age(now - r.checked_ms / 1000) + ' ago';
+      status.textContent = r.ok
+        ? `Structure verified ${when}: OK (${r.snapshots} snapshots, ${r.packs} packs, ${count(r.chunks)} chunks).`
+        : `Structure verified ${when}: ${r.problems.length} problem(s): ${r.problems.slice(0, 3).join('; ')}`;
+      if (!r.ok) status.classList.add('alert');
+    }
+    body.replaceChildren(status, snaps.length ? t : el('p', {}, 'The repository has no snapshots yet.'));
   } catch (e) {
     body.replaceChildren(el('p', { class: 'alert' }, e.message));
   }

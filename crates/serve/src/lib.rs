@@ -27,6 +27,8 @@ pub struct Shared {
     json: RwLock<Bytes>,
     /// `snapshots --json` of the configured repository; `None` when there is none.
     snapshots: RwLock<Option<Bytes>>,
+    /// The last structural verify of that repository.
+    verify: RwLock<Option<Bytes>>,
 }
 
 impl Shared {
@@ -46,6 +48,10 @@ impl Shared {
 
     pub fn publish_snapshots(&self, json: Vec<u8>) {
         *self.snapshots.write().unwrap_or_else(|p| p.into_inner()) = Some(Bytes::from(json));
+    }
+
+    pub fn publish_verify(&self, json: Vec<u8>) {
+        *self.verify.write().unwrap_or_else(|p| p.into_inner()) = Some(Bytes::from(json));
     }
 
     pub fn state(&self) -> Arc<WatchState> {
@@ -78,6 +84,7 @@ pub fn router(shared: Arc<Shared>, opts: ServeOptions) -> Router {
         .route("/metrics", get(metrics_handler))
         .route("/api/nodes", get(nodes_handler))
         .route("/api/snapshots", get(snapshots_handler))
+        .route("/api/verify", get(verify_handler))
         .route("/healthz", get(|| async { "ok\n" }))
         .with_state(shared);
     let app = api.merge(dashboard::routes(opts.history.map(Arc::new)));
@@ -144,6 +151,18 @@ async fn snapshots_handler(State(s): State<Arc<Shared>>) -> Response {
         .unwrap_or_else(|p| p.into_inner())
         .clone();
     match snapshots {
+        Some(json) => text(json, "application/json"),
+        None => (
+            StatusCode::NOT_FOUND,
+            "no backup repository is configured\n",
+        )
+            .into_response(),
+    }
+}
+
+async fn verify_handler(State(s): State<Arc<Shared>>) -> Response {
+    let verify = s.verify.read().unwrap_or_else(|p| p.into_inner()).clone();
+    match verify {
         Some(json) => text(json, "application/json"),
         None => (
             StatusCode::NOT_FOUND,

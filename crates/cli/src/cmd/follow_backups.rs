@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nodewarden_backup::{Repository, Secret, latest_per_node, list_snapshots};
+use nodewarden_backup::{Repository, Secret, Silent, latest_per_node, list_snapshots, verify};
 use nodewarden_config::RepositoryConfig;
 use nodewarden_serve::Shared;
 use nodewarden_watch::{BackupInfo, Backups};
@@ -16,11 +16,12 @@ const EVERY: Duration = Duration::from_secs(300);
 pub async fn follow(repo: RepositoryConfig, backups: Backups, shared: Arc<Shared>) {
     loop {
         match read(&repo).await {
-            Ok((latest, json)) => {
+            Ok((latest, json, checked)) => {
                 if let Ok(mut b) = backups.write() {
                     *b = latest;
                 }
                 shared.publish_snapshots(json);
+                shared.publish_verify(checked);
             }
             Err(e) => tracing::warn!("backup repository {}: {e}", repo.url),
         }
@@ -28,7 +29,11 @@ pub async fn follow(repo: RepositoryConfig, backups: Backups, shared: Arc<Shared
     }
 }
 
-async fn read(repo: &RepositoryConfig) -> Result<(HashMap<String, BackupInfo>, Vec<u8>), String> {
+/// Newest snapshot per node, the `snapshots --json` rows, and a structural verify (every
+/// referenced chunk indexed, every pack listed; no data read) as JSON.
+type Read = (HashMap<String, BackupInfo>, Vec<u8>, Vec<u8>);
+
+async fn read(repo: &RepositoryConfig) -> Result<Read, String> {
     let store: Arc<dyn nodewarden_store::Store> = nodewarden_store::open_url(&repo.url)
         .map_err(|e| e.to_string())?
         .into();
@@ -51,7 +56,23 @@ async fn read(repo: &RepositoryConfig) -> Result<(HashMap<String, BackupInfo>, V
             .collect();
         let rows: Vec<_> = all.iter().map(|l| l.summary()).collect();
         let json = serde_json::to_vec(&rows).map_err(|e| e.to_string())?;
-        Ok::<_, String>((latest, json))
+        let checked_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let report = verify(&repo, None, &Silent).map_err(|e| e.to_string())?;
+        let checked = serde_json::to_vec(&serde_json::json!({
+            "checked_ms": checked_ms,
+            "read_data": false,
+            "ok": report.problems.is_empty(),
+            "snapshots": report.snapshots,
+            "packs": report.packs,
+            "chunks": report.chunks,
+            "problems": report.problems,
+            "damaged": report.damaged,
+        }))
+        .map_err(|e| e.to_string())?;
+        Ok::<_, String>((latest, json, checked))
     })
     .await
     .map_err(|e| e.to_string())?

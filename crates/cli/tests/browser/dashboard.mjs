@@ -84,6 +84,13 @@ try {
   check(true, 'the A/B page compares znn-a and znn-b');
   await page.screenshot({ path: `${outDir}/ab.png`, fullPage: true });
 
+  await page.goto(`${base}/#/backups`);
+  await page.waitForFunction(() => /verified/.test(document.querySelector('#backups-body').textContent)
+    && document.querySelectorAll('#backups-body tr').length >= 2, null, { timeout: 30000 });
+  const backups = await page.textContent('#backups-body');
+  check(/znn-a-h0-/.test(backups) && /Structure verified .*: OK/.test(backups), 'the backups page lists the snapshot and a passing verify');
+  await page.screenshot({ path: `${outDir}/backups.png`, fullPage: true });
+
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
   const p2 = await phone.newPage();
   await p2.goto(`${base}/?token=${encodeURIComponent(token)}`);

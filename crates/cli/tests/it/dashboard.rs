@@ -18,8 +18,29 @@ fn dashboard_in_chromium() {
     let token = "test-token-0123456789abcdef";
     let token_file = tmp.path().join("token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    // A repository with one snapshot, for the backups page.
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("f"), b"chain data").unwrap();
+    let repo = tmp.path().join("repo");
+    let repo_s = repo.to_str().unwrap();
+    assert!(run(&["init", "--repo", repo_s]).status.success());
+    let made = run(&[
+        "backup",
+        "--repo",
+        repo_s,
+        "--hot",
+        data.to_str().unwrap(),
+        "--node",
+        "znn-a",
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let cfg = tmp.path().join("nodewarden.toml");
+    std::fs::write(&cfg, format!("[repository]\nurl = \"{repo_s}\"\n")).unwrap();
     let dir = tmp.path().join("demo");
     let mut demo = Spawned::start(&[
+        "--config",
+        cfg.to_str().unwrap(),
         "demo",
         "--dir",
         dir.to_str().unwrap(),
@@ -74,6 +95,7 @@ fn dashboard_in_chromium() {
         "node.png",
         "node-stalled.png",
         "ab.png",
+        "backups.png",
         "phone.png",
     ] {
         let len = std::fs::metadata(out_dir.join(shot))

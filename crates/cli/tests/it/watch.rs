@@ -571,6 +571,9 @@ fn backups_show_in_metrics_and_the_dashboard() {
     let snaps = get_json(&format!("{base}/api/snapshots"));
     assert_eq!(snaps.as_array().unwrap().len(), 1);
     assert_eq!(snaps[0]["node"], "znn");
+    let checked = get_json(&format!("{base}/api/verify"));
+    assert_eq!(checked["ok"], true, "{checked}");
+    assert_eq!(checked["snapshots"], 1);
     w.signal(libc::SIGTERM);
     assert!(w.finish(Duration::from_secs(20)).0.success());
 }
