@@ -2,6 +2,11 @@
 
 pub use nodewarden_svg::count;
 
+/// A value formatted by `f`, or "-" when it was not measured.
+pub(crate) fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
+    v.map(f).unwrap_or_else(|| "-".into())
+}
+
 /// Seconds → "42s", "4m12s", "3h05m", "2d04h".
 pub fn age(seconds: f64) -> String {
     if !seconds.is_finite() || seconds < 0.0 {

@@ -4,7 +4,7 @@
 use nodewarden_analyze::{Analysis, Comparison, HeightCost, RunSummary, Stall};
 use serde::Serialize;
 
-use crate::format::{age, bytes, count, percent, utc};
+use crate::format::{age, bytes, count, opt, percent, utc};
 
 /// The serialised name of an enum value (`cpu`, `height-model`, `b-faster`).
 pub fn name<T: Serialize>(v: &T) -> String {
@@ -12,10 +12,6 @@ pub fn name<T: Serialize>(v: &T) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
-}
-
-fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
-    v.map(f).unwrap_or_else(|| "-".into())
 }
 
 fn rate(r: f64) -> String {

@@ -19,22 +19,8 @@ fn dashboard_in_chromium() {
     let token_file = tmp.path().join("token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
     // A repository with one snapshot, for the backups page.
-    let data = tmp.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("f"), b"chain data").unwrap();
-    let repo = tmp.path().join("repo");
+    let repo = repo_with_snapshot(tmp.path(), "znn-a");
     let repo_s = repo.to_str().unwrap();
-    assert!(run(&["init", "--repo", repo_s]).status.success());
-    let made = run(&[
-        "backup",
-        "--repo",
-        repo_s,
-        "--hot",
-        data.to_str().unwrap(),
-        "--node",
-        "znn-a",
-    ]);
-    assert!(made.status.success(), "{}", stderr(&made));
     let cfg = tmp.path().join("nodewarden.toml");
     std::fs::write(&cfg, format!("[repository]\nurl = \"{repo_s}\"\n")).unwrap();
     let dir = tmp.path().join("demo");

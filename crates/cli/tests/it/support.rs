@@ -405,3 +405,25 @@ impl Drop for Anvil {
         let _ = self.child.wait();
     }
 }
+
+/// A fresh, unencrypted backup repository under `dir` holding one snapshot of `node` (a
+/// `--hot` backup of a one-file directory); returns the repository path.
+pub fn repo_with_snapshot(dir: &Path, node: &str) -> PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("f"), b"chain data").unwrap();
+    let repo = dir.join("repo");
+    let repo_s = repo.to_str().unwrap();
+    assert!(run(&["init", "--repo", repo_s]).status.success());
+    let made = run(&[
+        "backup",
+        "--repo",
+        repo_s,
+        "--hot",
+        data.to_str().unwrap(),
+        "--node",
+        node,
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    repo
+}

@@ -491,22 +491,8 @@ fn demo_runs_four_nodes_and_cleans_up() {
 #[test]
 fn backups_show_in_metrics_and_the_dashboard() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("f"), b"chain data").unwrap();
-    let repo = tmp.path().join("repo");
+    let repo = repo_with_snapshot(tmp.path(), "znn");
     let repo_s = repo.to_str().unwrap();
-    assert!(run(&["init", "--repo", repo_s]).status.success());
-    let made = run(&[
-        "backup",
-        "--repo",
-        repo_s,
-        "--hot",
-        data.to_str().unwrap(),
-        "--node",
-        "znn",
-    ]);
-    assert!(made.status.success(), "{}", stderr(&made));
     let sim = SimProc::quick("zenon", &tmp.path().join("znn"));
     let cfg = tmp.path().join("nodewarden.toml");
     std::fs::write(

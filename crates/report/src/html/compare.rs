@@ -3,13 +3,9 @@
 use nodewarden_analyze::{Analysis, Comparison, RunSummary};
 
 use super::{kv, page, table};
-use crate::format::{age, bytes, count, utc};
+use crate::format::{age, bytes, count, opt, utc};
 use crate::svg::{Axis, BLUE, Chart, GREEN, ORANGE, Series, Unit, escape};
 use crate::text::{name, verdict_line};
-
-fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
-    v.map(f).unwrap_or_else(|| "-".into())
-}
 
 fn side_by_side(a: &RunSummary, b: &RunSummary) -> String {
     let row = |label: &str, f: &dyn Fn(&RunSummary) -> String| vec![label.to_owned(), f(a), f(b)];

@@ -4,7 +4,7 @@
 use nodewarden_analyze::{Analysis, Stall};
 
 use super::{kv, page, table};
-use crate::format::{age, bytes, count, percent, utc};
+use crate::format::{age, bytes, count, opt, percent, utc};
 use crate::svg::{
     Axis, BLUE, Band, Chart, GREEN, GREY, ORANGE, PURPLE, SKY, Series, Unit, VERMILION, escape,
 };
@@ -33,10 +33,6 @@ pub fn report_html(title: &str, source: &str, version: &str, nodes: &[NodeData<'
         body.push_str("<p>No samples.</p>");
     }
     page(title, &body, version)
-}
-
-fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
-    v.map(f).unwrap_or_else(|| "-".into())
 }
 
 fn summary(a: &Analysis) -> String {
