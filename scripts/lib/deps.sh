@@ -47,6 +47,21 @@ install_python_tools() {
   "$NW_CACHE/py/bin/pip" install -q --disable-pip-version-check "plyvel==$PLYVEL_VERSION"
 }
 
+# moto's standalone server: a real S3-compatible endpoint on loopback for the S3 backend
+# tests (unsigned requests are accepted, any credentials work). Shares the .cache/py venv.
+MOTO_VERSION=5.2.1
+install_s3_server() {
+  export NODEWARDEN_MOTO="$NW_CACHE/py/bin/moto_server"
+  if [ -x "$NODEWARDEN_MOTO" ] && [ -x "$NW_CACHE/py/bin/python" ] &&
+    [ "$("$NW_CACHE/py/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null)" = "$MOTO_VERSION" ]; then
+    return 0
+  fi
+  nw_log "installing moto[server] $MOTO_VERSION into .cache/py"
+  [ -x "$NW_CACHE/py/bin/pip" ] || python3 -m venv "$NW_CACHE/py" ||
+    { apt_install python3-venv && python3 -m venv "$NW_CACHE/py"; }
+  "$NW_CACHE/py/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+}
+
 # oha (an HTTP load generator, crates.io) for the loadtest benchmark; a few minutes to build.
 OHA_VERSION=1.16.0
 install_oha() {
@@ -125,6 +140,7 @@ install_test_deps() {
   install_promtool
   install_anvil
   install_python_tools
+  install_s3_server
   install_chromium
   install_playwright
 }

@@ -75,7 +75,8 @@ pub fn backup(
         .iter()
         .rev()
         .find(|s| s.snapshot.node == src.node && s.snapshot.kind == src.kind);
-    let index = repo.load_index()?;
+    let mut index = repo.load_index()?;
+    crate::resume::adopt_orphans(repo, &mut index, progress)?;
 
     let (mut entries, skipped) = walk(&src.root, &opts.selection)?;
     let by_path: HashMap<&str, &Entry> = parent
@@ -119,7 +120,7 @@ pub fn backup(
     let results: Mutex<Vec<(usize, Read)>> = Mutex::new(Vec::new());
     let mut pg_dumps = Vec::new();
     let (packed, worker_err) = std::thread::scope(|s| {
-        let packer = s.spawn(|| packer(repo, rx));
+        let packer = s.spawn(|| packer(repo, rx, repo.store().parallelism()));
         let mut workers = Vec::new();
         for _ in 0..threads {
             workers.push(s.spawn(|| -> Result<()> {
@@ -164,11 +165,9 @@ pub fn backup(
     if let Some(e) = worker_err {
         return Err(e);
     }
-    let (index_file, stored_bytes) = packed?;
-    let new_chunks = index_file.packs.iter().map(|p| p.blobs.len() as u64).sum();
-    if !index_file.packs.is_empty() {
-        repo.save("index", &index_file)?;
-    }
+    let packed = packed?;
+    let stored_bytes = packed.stored;
+    let new_chunks = packed.packs.iter().map(|p| p.blobs.len() as u64).sum();
 
     let mut vanished = std::collections::HashSet::new();
     let files_read = results.lock().expect("not poisoned").len() as u64;

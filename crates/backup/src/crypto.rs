@@ -52,6 +52,10 @@ pub struct EncryptionParams {
     pub kdf: Kdf,
     /// The master keys (data key ‖ id key), sealed with the key-encryption key; hex.
     pub wrapped_keys: String,
+    /// `"blake3"`: chunk ids are plain BLAKE3 (the id key is unused). Set on an encrypted
+    /// copy of an unencrypted repository so both name chunks alike; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_ids: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,9 +106,19 @@ impl Keys {
         self.cipher.is_some()
     }
 
-    /// Fresh master keys, wrapped under the secret.
-    pub fn create(secret: &Secret) -> Result<(Keys, EncryptionParams)> {
-        let master: [u8; 64] = random();
+    /// Whether both name a chunk by the same id (what `copy` needs to move blobs as they are).
+    pub fn same_ids(&self, other: &Keys) -> bool {
+        self.id_key == other.id_key
+    }
+
+    /// Fresh master keys, wrapped under the secret. With `ids_from`, chunk ids are computed
+    /// as that repository computes them (its id key, or plain BLAKE3), the data key is new.
+    pub fn create(secret: &Secret, ids_from: Option<&Keys>) -> Result<(Keys, EncryptionParams)> {
+        let mut master: [u8; 64] = random();
+        if let Some(Some(id)) = ids_from.map(|k| k.id_key) {
+            master[32..].copy_from_slice(&id);
+        }
+        let plain_ids = ids_from.is_some_and(|k| k.id_key.is_none());
         let kdf = match secret {
             Secret::Passphrase(_) => Kdf::Argon2id {
                 m_kib: 64 * 1024,
@@ -120,8 +134,13 @@ impl Keys {
             cipher: "xchacha20poly1305".into(),
             kdf,
             wrapped_keys: hex(&wrapped),
+            chunk_ids: plain_ids.then(|| "blake3".to_string()),
         };
-        Ok((Keys::from_master(&master), params))
+        let mut keys = Keys::from_master(&master);
+        if plain_ids {
+            keys.id_key = None;
+        }
+        Ok((keys, params))
     }
 
     pub fn unlock(secret: &Secret, params: &EncryptionParams) -> Result<Keys> {
@@ -144,7 +163,17 @@ impl Keys {
                 "config: master key has the wrong size".into(),
             ));
         }
-        Ok(Keys::from_master(&master))
+        let mut keys = Keys::from_master(&master);
+        match params.chunk_ids.as_deref() {
+            None => {}
+            Some("blake3") => keys.id_key = None,
+            Some(other) => {
+                return Err(BackupError::Integrity(format!(
+                    "config: unknown chunk id scheme `{other}`"
+                )));
+            }
+        }
+        Ok(keys)
     }
 
     fn from_master(master: &[u8]) -> Keys {

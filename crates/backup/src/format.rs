@@ -22,7 +22,7 @@ pub struct RepoConfig {
     pub encryption: Option<EncryptionParams>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkerParams {
     /// Files up to this size are one chunk; larger ones go through FastCDC.
     pub small_file: u64,

@@ -2,8 +2,10 @@
 //! pack, index, snapshots, retention, verify and restore. Libraries never print: progress
 //! and notes go through [`Progress`].
 mod backup;
+mod copy;
 mod crypto;
 mod error;
+mod fetch;
 mod forget;
 mod format;
 mod freeze;
@@ -15,12 +17,14 @@ mod progress;
 mod prune;
 mod repo;
 mod restore;
+mod resume;
 mod service;
 mod snapshots;
 mod verify;
 mod walk;
 
 pub use backup::{Options as BackupOptions, Report as BackupReport, Source, backup, hot_source};
+pub use copy::{CopyReport, choose as choose_snapshots, compatible, copy};
 pub use crypto::Secret;
 pub use error::{BackupError, Result};
 pub use forget::{Decision, KeepPolicy};

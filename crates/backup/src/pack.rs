@@ -114,21 +114,46 @@ impl Ingest<'_> {
     }
 }
 
-/// Collects blobs into packs of about `pack_size` bytes and stores each one; returns what
-/// the index must say. Runs on its own thread until told that no more blobs come. Stores
-/// happen on two uploader threads so that a slow `put` (fsync, or a network round trip)
-/// overlaps with packing instead of stalling the workers.
-pub fn packer(repo: &Repository, rx: Receiver<Option<Blob>>) -> Result<(IndexFile, u64)> {
-    let (up_tx, up_rx) = std::sync::mpsc::sync_channel::<(String, Vec<u8>)>(1);
+/// What the packer stored: every pack it indexed, and their bytes.
+pub struct Packed {
+    pub packs: Vec<IndexPack>,
+    pub stored: u64,
+}
+
+/// Packs stored before they are indexed: an index file (a checkpoint) is written after this
+/// many, or after `CHECKPOINT_EVERY`, so a killed backup loses at most that much upload.
+const CHECKPOINT_PACKS: usize = 8;
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Collects blobs into packs of about `pack_size` bytes and stores each one on `uploaders`
+/// threads, so a slow `put` (fsync, or a network round trip) overlaps with packing instead
+/// of stalling the workers. Stored packs are indexed in checkpoints as they complete; runs
+/// on its own thread until told that no more blobs come.
+pub fn packer(repo: &Repository, rx: Receiver<Option<Blob>>, uploaders: usize) -> Result<Packed> {
+    let (up_tx, up_rx) = std::sync::mpsc::sync_channel::<(IndexPack, Vec<u8>)>(1);
     let up_rx = Mutex::new(up_rx);
-    std::thread::scope(|s| {
-        let uploaders: Vec<_> = (0..2)
+    let book = Mutex::new(Checkpoints {
+        pending: Vec::new(),
+        done: Vec::new(),
+        since: std::time::Instant::now(),
+    });
+    let (packed, err) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..uploaders.max(1))
             .map(|_| {
                 s.spawn(|| -> Result<()> {
                     loop {
                         let job = up_rx.lock().expect("not poisoned").recv();
-                        let Ok((key, data)) = job else { return Ok(()) };
-                        repo.put(&key, data)?;
+                        let Ok((entry, data)) = job else {
+                            return Ok(());
+                        };
+                        repo.put(&pack_key(&entry.id), data)?;
+                        let mut b = book.lock().expect("not poisoned");
+                        b.pending.push(entry);
+                        if b.pending.len() >= CHECKPOINT_PACKS
+                            || b.since.elapsed() >= CHECKPOINT_EVERY
+                        {
+                            b.flush(repo)?;
+                        }
                     }
                 })
             })
@@ -136,44 +161,68 @@ pub fn packer(repo: &Repository, rx: Receiver<Option<Blob>>) -> Result<(IndexFil
         let packed = pack_all(repo, rx, &up_tx);
         drop(up_tx);
         let mut err = None;
-        for u in uploaders {
+        for u in workers {
             if let Err(e) = u.join().expect("uploaders do not panic") {
                 err.get_or_insert(e);
             }
         }
-        match (packed, err) {
-            (Ok(p), None) => Ok(p),
-            (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+        (packed, err)
+    });
+    // Index what did get stored even when something failed: the re-run reuses it.
+    let mut b = book.into_inner().expect("not poisoned");
+    let flushed = b.flush(repo);
+    match (packed, err, flushed) {
+        (Ok(stored), None, Ok(())) => Ok(Packed {
+            packs: b.done,
+            stored,
+        }),
+        (Err(e), _, _) | (_, Some(e), _) | (_, _, Err(e)) => Err(e),
+    }
+}
+
+struct Checkpoints {
+    pending: Vec<IndexPack>,
+    done: Vec<IndexPack>,
+    since: std::time::Instant,
+}
+
+impl Checkpoints {
+    fn flush(&mut self, repo: &Repository) -> Result<()> {
+        if !self.pending.is_empty() {
+            let file = IndexFile {
+                packs: std::mem::take(&mut self.pending),
+            };
+            repo.save("index", &file)?;
+            self.done.extend(file.packs);
         }
-    })
+        self.since = std::time::Instant::now();
+        Ok(())
+    }
 }
 
 fn pack_all(
     repo: &Repository,
     rx: Receiver<Option<Blob>>,
-    up: &SyncSender<(String, Vec<u8>)>,
-) -> Result<(IndexFile, u64)> {
-    let mut index = IndexFile::default();
+    up: &SyncSender<(IndexPack, Vec<u8>)>,
+) -> Result<u64> {
     let mut stored = 0u64;
     let mut cur = PackBuf::new();
-    let mut send = |buf: PackBuf, index: &mut IndexFile| -> Result<()> {
+    let mut send = |buf: PackBuf| -> Result<()> {
         let (entry, data) = buf.seal(repo);
         stored += entry.size;
-        up.send((pack_key(&entry.id), data))
-            .map_err(|_| BackupError::Other("the pack uploader stopped".into()))?;
-        index.packs.push(entry);
-        Ok(())
+        up.send((entry, data))
+            .map_err(|_| BackupError::Other("the pack uploader stopped".into()))
     };
     while let Ok(Some(blob)) = rx.recv() {
         cur.add(blob);
         if cur.data.len() as u64 >= repo.config.pack_size {
-            send(std::mem::take(&mut cur), &mut index)?;
+            send(std::mem::take(&mut cur))?;
         }
     }
     if !cur.blobs.is_empty() {
-        send(cur, &mut index)?;
+        send(cur)?;
     }
-    Ok((index, stored))
+    Ok(stored)
 }
 
 pub struct PackBuf {

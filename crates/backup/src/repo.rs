@@ -47,15 +47,51 @@ impl Index {
     }
 }
 
+#[derive(Default)]
 pub struct InitOptions {
     pub secret: Option<Secret>,
+    /// Target pack size in bytes [default 32 MiB]. Bigger packs mean fewer requests to a
+    /// remote store; smaller ones less rewriting in prune.
+    pub pack_size: Option<u64>,
+    /// Share chunking and chunk ids with this repository, so that `copy` moves blobs without
+    /// re-hashing them and snapshots keep their ids and signatures.
+    pub like: Option<Repository>,
 }
+
+/// Packs between 1 MiB and 1 GiB: the engine holds a pack in memory while writing it.
+pub const PACK_SIZES: std::ops::RangeInclusive<u64> = (1 << 20)..=(1 << 30);
 
 impl Repository {
     pub fn init(store: Arc<dyn Store>, rt: Handle, opts: InitOptions) -> Result<Repository> {
+        if store.is_remote() && opts.secret.is_none() {
+            return Err(BackupError::Input(format!(
+                "{} is a remote repository and must be encrypted: set NODEWARDEN_PASSWORD, --password-file or --key-file",
+                store.describe()
+            )));
+        }
+        let like = opts.like.as_ref();
+        if let Some(l) = like
+            && l.keys.encrypted()
+            && opts.secret.is_none()
+        {
+            return Err(BackupError::Input(format!(
+                "{} is encrypted; a copy of it must be too: set NODEWARDEN_PASSWORD, --password-file or --key-file for {}",
+                l.describe(),
+                store.describe()
+            )));
+        }
+        let pack_size = opts
+            .pack_size
+            .or(like.map(|l| l.config.pack_size))
+            .unwrap_or(32 << 20);
+        if !PACK_SIZES.contains(&pack_size) {
+            return Err(BackupError::Input(format!(
+                "pack size {pack_size} bytes: expected 1 MiB to 1 GiB"
+            )));
+        }
         let (keys, encryption) = match &opts.secret {
             Some(s) => {
-                let (k, p) = Keys::create(s)?;
+                let (k, p) = Keys::create(s, like.map(|l| &l.keys))?;
                 (k, Some(p))
             }
             None => (Keys::plain(), None),
@@ -64,8 +100,8 @@ impl Repository {
             version: FORMAT_VERSION,
             id: hex(&crate::crypto::random::<16>()),
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            chunker: ChunkerParams::default(),
-            pack_size: 32 << 20,
+            chunker: like.map(|l| l.config.chunker).unwrap_or_default(),
+            pack_size,
             encryption,
         };
         let text = serde_json::to_vec_pretty(&config).expect("config serialises");
@@ -82,6 +118,15 @@ impl Repository {
             keys,
             config,
         })
+    }
+
+    /// Whether a repository lives in `store` (its `config` object exists).
+    pub fn exists(store: &Arc<dyn Store>, rt: &Handle) -> Result<bool> {
+        match rt.block_on(store.get(CONFIG_KEY)) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub fn open(store: Arc<dyn Store>, rt: Handle, secret: Option<&Secret>) -> Result<Repository> {
@@ -220,8 +265,20 @@ impl Repository {
     }
 
     pub fn open_blob(&self, id: &Id, sealed: &[u8], place: &str) -> Result<Vec<u8>> {
-        let what = || format!("chunk {} in {place}", hex(id));
-        let plain = self.keys.open(sealed, &what())?;
+        let plain = self.keys.open(sealed, &blob_what(id, place))?;
+        self.decode_checked(id, &plain, place)
+    }
+
+    /// Opens a blob and checks it against its id, but returns it as stored (`flag ‖
+    /// payload`): `copy` re-seals that for another repository without recompressing.
+    pub fn open_blob_stored(&self, id: &Id, sealed: &[u8], place: &str) -> Result<Vec<u8>> {
+        let plain = self.keys.open(sealed, &blob_what(id, place))?;
+        self.decode_checked(id, &plain, place)?;
+        Ok(plain)
+    }
+
+    fn decode_checked(&self, id: &Id, plain: &[u8], place: &str) -> Result<Vec<u8>> {
+        let what = || blob_what(id, place);
         let (flag, payload) = plain
             .split_first()
             .ok_or_else(|| BackupError::Integrity(format!("{}: empty blob", what())))?;
@@ -244,4 +301,8 @@ impl Repository {
         }
         Ok(data)
     }
+}
+
+fn blob_what(id: &Id, place: &str) -> String {
+    format!("chunk {} in {place}", hex(id))
 }

@@ -59,6 +59,19 @@ pub struct RepositoryConfig {
     pub password_file: Option<PathBuf>,
     pub s3_endpoint: Option<String>,
     pub region: Option<String>,
+    /// Path-style S3 requests; default: on with `s3_endpoint`, off for AWS.
+    pub path_style: Option<bool>,
+    /// Requests in flight at once to a remote repository.
+    pub connections: Option<usize>,
+    /// Bandwidth caps such as "10MiB" (per second).
+    pub limit_upload: Option<String>,
+    pub limit_download: Option<String>,
+    /// One request's time limit, e.g. "60s"; a stalled request is retried after it.
+    pub request_timeout: Option<String>,
+    /// Retries per request before an operation fails.
+    pub retries: Option<usize>,
+    /// Multipart part size, e.g. "8MiB" (5 MiB or more).
+    pub part_size: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

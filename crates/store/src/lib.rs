@@ -1,12 +1,18 @@
 //! Repository backends: whole objects addressed by `/`-separated keys, written atomically
 //! (an object is either absent or complete, never partial) and never overwritten in part.
-//! The shape follows `object_store` so that an S3 backend can sit behind the same trait.
+//! Two backends: a local directory and S3 (through `object_store`, see `s3.rs` for why).
+mod creds;
+mod limit;
 mod local;
+mod options;
+mod s3;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
 
 pub use local::LocalStore;
+pub use options::{MIN_PART_SIZE, RemoteOptions, parse_bytes};
+pub use s3::S3Store;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -40,10 +46,30 @@ pub struct ObjectMeta {
     pub size: u64,
 }
 
+/// What a store sent and received so far (remote stores count; the local one reports zeros).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TransferStats {
+    pub requests: u64,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+}
+
 /// A repository backend. Every `put` is atomic and durable once it returns.
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Where the repository lives, for messages.
     fn describe(&self) -> String;
+    /// Off this machine (the engine insists on encryption there).
+    fn is_remote(&self) -> bool {
+        false
+    }
+    fn stats(&self) -> TransferStats {
+        TransferStats::default()
+    }
+    /// How many transfers are worth running at once (a disk: a few; a network store: its
+    /// connection count).
+    fn parallelism(&self) -> usize {
+        2
+    }
     /// Write (or replace) a whole object; readers see the old or the new object, never a mix.
     fn put<'a>(&'a self, key: &'a str, data: Bytes) -> BoxFuture<'a, StoreResult<()>>;
     /// Write an object only if no object has that key (for locks and the repository config).
@@ -62,8 +88,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, StoreResult<()>>;
 }
 
-/// `file:///path` or a plain path → a local store. Other schemes are named in the error.
-pub fn open_url(url: &str) -> StoreResult<Box<dyn Store>> {
+/// `file:///path` or a plain path → a local store; `s3://bucket/prefix` → S3 with `remote`'s
+/// settings. Other schemes are named in the error.
+pub fn open_url(url: &str, remote: &RemoteOptions) -> StoreResult<Box<dyn Store>> {
     if let Some(path) = url.strip_prefix("file://") {
         if !path.starts_with('/') {
             return Err(StoreError::Url(format!(
@@ -73,13 +100,11 @@ pub fn open_url(url: &str) -> StoreResult<Box<dyn Store>> {
         return Ok(Box::new(LocalStore::new(path)));
     }
     if url.starts_with("s3://") {
-        return Err(StoreError::Url(format!(
-            "repository URL `{url}`: S3 repositories are not supported by this build yet"
-        )));
+        return Ok(Box::new(S3Store::open(url, remote)?));
     }
     if url.contains("://") {
         return Err(StoreError::Url(format!(
-            "repository URL `{url}`: unknown scheme (use file:///path or a plain path)"
+            "repository URL `{url}`: unknown scheme (use file:///path, a plain path or s3://bucket/prefix)"
         )));
     }
     if url.is_empty() {

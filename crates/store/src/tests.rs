@@ -1,6 +1,6 @@
 use bytes::Bytes;
 
-use crate::{LocalStore, Store, StoreError, open_url};
+use crate::{LocalStore, RemoteOptions, Store, StoreError, open_url, parse_bytes};
 
 #[tokio::test]
 async fn put_get_list_delete_round_trip() {
@@ -63,11 +63,25 @@ async fn keys_cannot_escape_the_root() {
 
 #[test]
 fn urls_name_the_problem() {
-    assert!(open_url("/tmp/repo").is_ok());
-    assert!(open_url("file:///tmp/repo").is_ok());
-    let e = open_url("s3://bucket/x").unwrap_err().to_string();
-    assert!(e.contains("s3://bucket/x"), "{e}");
-    let e = open_url("ftp://x").unwrap_err().to_string();
+    let o = RemoteOptions::default();
+    assert!(open_url("/tmp/repo", &o).is_ok());
+    assert!(open_url("file:///tmp/repo", &o).is_ok());
+    let e = open_url("s3://Bucket/x", &o).unwrap_err().to_string();
+    assert!(e.contains("s3://Bucket/x"), "{e}");
+    let e = open_url("ftp://x", &o).unwrap_err().to_string();
     assert!(e.contains("unknown scheme"), "{e}");
-    assert!(open_url("file://relative").is_err());
+    assert!(open_url("file://relative", &o).is_err());
+}
+
+#[test]
+fn sizes_and_rates_parse() {
+    assert_eq!(parse_bytes("1048576").unwrap(), 1 << 20);
+    assert_eq!(parse_bytes("512KiB").unwrap(), 512 << 10);
+    assert_eq!(parse_bytes("10MiB/s").unwrap(), 10 << 20);
+    assert_eq!(parse_bytes("1.5G").unwrap(), 3 << 29);
+    assert_eq!(parse_bytes("800k").unwrap(), 800 << 10);
+    for bad in ["", "ten", "5 parsecs", "0", "-1M"] {
+        let e = parse_bytes(bad).unwrap_err();
+        assert!(e.contains(bad), "{bad}: {e}");
+    }
 }

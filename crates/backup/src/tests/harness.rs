@@ -32,8 +32,15 @@ impl Fixture {
 
     pub fn init(&self, secret: Option<Secret>) -> Repository {
         let store = Arc::new(LocalStore::new(self.path("repo")));
-        let mut repo =
-            Repository::init(store, self.rt.handle().clone(), InitOptions { secret }).unwrap();
+        let mut repo = Repository::init(
+            store,
+            self.rt.handle().clone(),
+            InitOptions {
+                secret,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         // Small packs so that a test repository has several.
         repo.config.pack_size = 1 << 20;
         repo
@@ -64,7 +71,7 @@ impl Fixture {
         let snap = select(&all, sel).unwrap();
         let opts = RestoreOptions {
             delta,
-            threads: None,
+            ..Default::default()
         };
         restore(repo, snap, target, &opts, None, &Silent).unwrap()
     }

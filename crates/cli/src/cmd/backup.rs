@@ -8,6 +8,7 @@ macro_rules! say {
     }};
 }
 
+mod copy;
 mod maintain;
 mod make;
 mod progress;
@@ -38,6 +39,8 @@ pub enum BackupCommand {
     Verify(maintain::VerifyArgs),
     /// Restore a snapshot into a directory (staged, verified, swapped in atomically).
     Restore(restore::RestoreArgs),
+    /// Copy snapshots between repositories (local → S3 and back), resumably.
+    Copy(copy::CopyArgs),
 }
 
 pub async fn run(cmd: BackupCommand, config: Option<&Path>) -> CmdResult {
@@ -50,13 +53,14 @@ pub async fn run(cmd: BackupCommand, config: Option<&Path>) -> CmdResult {
         BackupCommand::Prune(a) => maintain::prune(a, config).await,
         BackupCommand::Verify(a) => maintain::verify(a, config).await,
         BackupCommand::Restore(a) => restore::restore(a, config).await,
+        BackupCommand::Copy(a) => copy::copy(a, config).await,
     }
 }
 
 /// Where the repository is and how to open it; every backup command has these.
 #[derive(Debug, Args, Clone)]
 pub struct RepoArgs {
-    /// Repository URL (file:///path or a path); overrides [repository] url.
+    /// Repository URL (a path, file:///path or s3://bucket/prefix); overrides [repository] url.
     #[arg(long, value_name = "URL")]
     pub repo: Option<String>,
     /// File holding the repository passphrase [default: $NODEWARDEN_PASSWORD].
@@ -65,6 +69,79 @@ pub struct RepoArgs {
     /// Key file (at least 32 random bytes) instead of a passphrase.
     #[arg(long, value_name = "FILE", conflicts_with = "password_file")]
     pub key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// S3 settings; each overrides the same key in `[repository]`. Credentials never come from
+/// here: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or ~/.aws/credentials.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Remote repositories (s3://bucket/prefix)")]
+pub struct RemoteArgs {
+    /// An S3-compatible server, e.g. http://127.0.0.1:9000 [default: AWS].
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region [default: $AWS_REGION, else us-east-1].
+    #[arg(long, value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// Path-style requests (endpoint/bucket/key) [default: on with --s3-endpoint].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub s3_path_style: Option<bool>,
+    /// Requests in flight at once (uploads, downloads, multipart parts) [default: 8].
+    #[arg(long, value_name = "N")]
+    pub connections: Option<usize>,
+    /// Average upload cap per second, e.g. 20MiB.
+    #[arg(long, value_name = "RATE")]
+    pub limit_upload: Option<String>,
+    /// Average download cap per second, e.g. 50MiB.
+    #[arg(long, value_name = "RATE")]
+    pub limit_download: Option<String>,
+}
+
+/// The remote settings: flags over `[repository]` over defaults.
+pub fn remote_options(
+    args: &RemoteArgs,
+    config: Option<&nodewarden_config::RepositoryConfig>,
+) -> Result<nodewarden_store::RemoteOptions, Failure> {
+    let mut o = nodewarden_store::RemoteOptions::default();
+    let rate = |flag: &str, v: &str| {
+        nodewarden_store::parse_bytes(v).map_err(|e| Failure::usage(format!("{flag}: {e}")))
+    };
+    if let Some(c) = config {
+        o.endpoint = c.s3_endpoint.clone();
+        o.region = c.region.clone();
+        o.path_style = c.path_style;
+        o.connections = c.connections.unwrap_or(o.connections);
+        o.retries = c.retries.unwrap_or(o.retries);
+        if let Some(v) = &c.limit_upload {
+            o.limit_upload = Some(rate("[repository] limit_upload", v)?);
+        }
+        if let Some(v) = &c.limit_download {
+            o.limit_download = Some(rate("[repository] limit_download", v)?);
+        }
+        if let Some(v) = &c.part_size {
+            o.part_size = rate("[repository] part_size", v)?;
+        }
+        if let Some(v) = &c.request_timeout {
+            o.request_timeout = humantime::parse_duration(v)
+                .map_err(|e| Failure::usage(format!("[repository] request_timeout `{v}`: {e}")))?;
+        }
+    }
+    if args.s3_endpoint.is_some() {
+        o.endpoint = args.s3_endpoint.clone();
+    }
+    if args.s3_region.is_some() {
+        o.region = args.s3_region.clone();
+    }
+    o.path_style = args.s3_path_style.or(o.path_style);
+    o.connections = args.connections.unwrap_or(o.connections);
+    if let Some(v) = &args.limit_upload {
+        o.limit_upload = Some(rate("--limit-upload", v)?);
+    }
+    if let Some(v) = &args.limit_download {
+        o.limit_download = Some(rate("--limit-download", v)?);
+    }
+    Ok(o)
 }
 
 impl RepoArgs {
@@ -92,7 +169,8 @@ impl RepoArgs {
 
     fn store(&self, config: &Config) -> Result<Arc<dyn nodewarden_store::Store>, Failure> {
         let url = self.url(config)?;
-        nodewarden_store::open_url(&url)
+        let remote = remote_options(&self.remote, config.repository.as_ref())?;
+        nodewarden_store::open_url(&url, &remote)
             .map(Arc::from)
             .map_err(Failure::usage)
     }

@@ -144,7 +144,10 @@ async fn backup_age(config: &Config, node: &str) -> BackupFact {
     let Some(repo) = &config.repository else {
         return BackupFact::NotConfigured;
     };
-    let store = match nodewarden_store::open_url(&repo.url) {
+    let store = match crate::cmd::backup::remote_options(&Default::default(), Some(repo))
+        .map_err(|e| e.message)
+        .and_then(|r| nodewarden_store::open_url(&repo.url, &r).map_err(|e| e.to_string()))
+    {
         Ok(s) => Arc::from(s),
         Err(e) => return BackupFact::Error(format!("repository {}: {e}", repo.url)),
     };

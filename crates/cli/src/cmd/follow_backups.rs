@@ -34,7 +34,9 @@ pub async fn follow(repo: RepositoryConfig, backups: Backups, shared: Arc<Shared
 type Read = (HashMap<String, BackupInfo>, Vec<u8>, Vec<u8>);
 
 async fn read(repo: &RepositoryConfig) -> Result<Read, String> {
-    let store: Arc<dyn nodewarden_store::Store> = nodewarden_store::open_url(&repo.url)
+    let remote = crate::cmd::backup::remote_options(&Default::default(), Some(repo))
+        .map_err(|e| e.message)?;
+    let store: Arc<dyn nodewarden_store::Store> = nodewarden_store::open_url(&repo.url, &remote)
         .map_err(|e| e.to_string())?
         .into();
     let secret = Secret::from_sources(None, repo.password_file.as_deref())?;

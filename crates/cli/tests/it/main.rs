@@ -15,5 +15,6 @@ mod loadtest;
 mod probe;
 mod report;
 mod report_html;
+mod s3;
 mod sim_lifecycle;
 mod watch;

@@ -21,16 +21,33 @@ line. Without either (or --key-file) the repository is not encrypted. A key file
 random bytes: head -c 64 /dev/urandom > repo.key. A signing key for `backup --sign` is a
 32-byte ed25519 seed as hex: head -c 32 /dev/urandom | xxd -p -c 64 > sign.key.")]
 pub struct InitArgs {
+    /// Target pack size, e.g. 64MiB (1 MiB to 1 GiB). Bigger packs mean fewer requests to
+    /// a remote repository, smaller ones less rewriting in prune.
+    #[arg(long, value_name = "SIZE", default_value = "32MiB")]
+    pub pack_size: String,
     #[command(flatten)]
     pub repo: RepoArgs,
 }
 
 pub async fn init(a: InitArgs, config: Config) -> CmdResult {
+    let pack_size = nodewarden_store::parse_bytes(&a.pack_size)
+        .map_err(|e| Failure::usage(format!("--pack-size: {e}")))?;
     let store = a.repo.store(&config)?;
     let secret = a.repo.secret(&config)?;
     let encrypted = secret.is_some();
     let rt = tokio::runtime::Handle::current();
-    let repo = blocking(move || Repository::init(store, rt, InitOptions { secret })).await?;
+    let repo = blocking(move || {
+        Repository::init(
+            store,
+            rt,
+            InitOptions {
+                secret,
+                pack_size: Some(pack_size),
+                ..Default::default()
+            },
+        )
+    })
+    .await?;
     say!(
         "created repository {} at {} (format v{}, {})",
         &repo.config.id[..8],

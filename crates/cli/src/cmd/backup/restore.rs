@@ -63,7 +63,7 @@ pub async fn restore(a: RestoreArgs, config: Config) -> CmdResult {
     );
     let opts = RestoreOptions {
         delta: a.delta,
-        threads: None,
+        ..Default::default()
     };
     let (name, report, pg) = blocking(move || {
         let all = nodewarden_backup::list_snapshots(&repo)?;
