@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/deps.sh
+source scripts/lib/chaindata.sh
 apt_install restic borgbackup zstd time python3
 
 SIZE_MIB=${SIZE_MIB:-4096}
@@ -22,62 +23,6 @@ cleanup() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work/run"
 trap cleanup EXIT
 export NODEWARDEN_PASSWORD=bench RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
 export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
-
-# ---- data: LevelDB-like tables (snappy-like blocks: mostly incompressible with some
-# structure), a freezer of large files (FastCDC territory), logs and JSON (compressible).
-gen() {
-  python3 - "$1" "$2" "$3" <<'PY'
-import os, sys, random
-root, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rnd = random.Random(seed)
-def block(n):
-    # 70 % random bytes, 30 % repeated record text: zstd saves ~25 %, like snappy'd tables.
-    r = int(n * 0.7)
-    text = (b"momentum %d hash %016x producer z1qqjnwjjpnue8xmmpanz6csze6tcmtzzdtfsww7 " % (rnd.randrange(10**9), rnd.getrandbits(64))) * 64
-    return os.urandom(r) + text[: n - r]
-def table(path, n):
-    with open(path, "wb") as f:
-        for _ in range(n // 4096):
-            f.write(block(4096))
-os.makedirs(f"{root}/db", exist_ok=True)
-os.makedirs(f"{root}/ancient", exist_ok=True)
-os.makedirs(f"{root}/state", exist_ok=True)
-tables = int(size * 0.82) // (2 << 20)
-for i in range(tables):
-    table(f"{root}/db/{i + 100:06d}.ldb", 2 << 20)
-for i in range(max(1, int(size * 0.08) // (64 << 20))):
-    with open(f"{root}/ancient/bodies.{i:04d}.cdat", "wb") as f:
-        for _ in range(64):
-            f.write(os.urandom(1 << 20))
-lines = [b'{"height": %d, "hash": "%064x", "txs": %d, "state": "ok"}\n' % (h, rnd.getrandbits(256), rnd.randrange(50)) for h in range(int(size * 0.08) // 120)]
-with open(f"{root}/state/journal.json", "wb") as f:
-    f.writelines(lines)
-with open(f"{root}/db/000099.log", "wb") as f:
-    f.writelines(lines[: len(lines) // 8])
-open(f"{root}/db/CURRENT", "w").write("MANIFEST-000098\n")
-open(f"{root}/db/MANIFEST-000098", "wb").write(os.urandom(65536))
-PY
-}
-
-churn() { # 5 % new table files, 3 % of the oldest deleted, the log and manifest rewritten
-  python3 - "$1" <<'PY'
-import os, sys, glob
-root = sys.argv[1]
-tables = sorted(glob.glob(f"{root}/db/*.ldb"))
-new = max(1, len(tables) * 5 // 100)
-for p in tables[: max(1, len(tables) * 3 // 100)]:
-    os.remove(p)
-last = int(os.path.basename(tables[-1])[:6])
-for i in range(new):
-    with open(f"{root}/db/{last + 1 + i:06d}.ldb", "wb") as f:
-        f.write(os.urandom(2 << 20))
-for name in ("000099.log", "MANIFEST-000098"):
-    p = f"{root}/db/{name}"
-    data = open(p, "rb").read()
-    os.remove(p)  # a new inode, as LevelDB writes a new file; the original stays linked
-    open(p, "wb").write(data + os.urandom(4096))
-PY
-}
 
 if [ ! -f "$work/data0/db/CURRENT" ]; then
   nw_log "generating a ${SIZE_MIB} MiB chain-like data dir in $work/data0"

@@ -179,6 +179,11 @@ impl Repository {
         self.store.as_ref()
     }
 
+    /// The store, shared: callers read its transfer counters after the engine is done.
+    pub fn store_arc(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
     pub fn put(&self, key: &str, data: Vec<u8>) -> Result<()> {
         Ok(self.block_on(self.store.put(key, Bytes::from(data)))?)
     }

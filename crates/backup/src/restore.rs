@@ -1,14 +1,22 @@
 //! `restore`: write the snapshot into a staging dir next to the target (every chunk checked
 //! against its id, every file fsync'd), then swap it in with renames, keeping the old dir
 //! aside until the node has started fine.
+//!
+//! The data comes pack by pack (`plan`: every chunk the snapshot needs, grouped by pack;
+//! `download`: concurrent workers fetching each pack in few range reads and writing every
+//! chunk at its offsets). The staging dir is named after the snapshot, and a journal next
+//! to it lists finished packs, so re-running an interrupted restore downloads the rest only.
+mod download;
+mod plan;
+
 use std::fs::{self, File, FileTimes, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
+use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
+use self::download::{Fetch, Fetched, Journal, Pending};
+use self::plan::PackPlan;
 use crate::error::{BackupError, Result};
 use crate::format::*;
 use crate::progress::Progress;
@@ -25,7 +33,11 @@ pub trait ServiceControl {
 pub struct RestoreOptions {
     /// Reuse chunks of files already at the target that match.
     pub delta: bool,
+    /// Threads comparing files for `delta`; default: the number of CPUs.
     pub threads: Option<usize>,
+    /// Packs downloaded at the same time; default: `threads` if set, else the CPU count or
+    /// the store's connection count, whichever is larger.
+    pub connections: Option<usize>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -33,8 +45,17 @@ pub struct RestoreReport {
     pub files: u64,
     pub bytes: u64,
     pub reused_bytes: u64,
+    /// Bytes an interrupted earlier run of the same restore had already written.
+    pub resumed_bytes: u64,
+    /// Packs downloaded by this run.
+    pub packs: u64,
+    /// Range reads this run made.
+    pub requests: u64,
     pub seconds: f64,
 }
+
+/// Ends every error after which the staging dir and its journal are kept.
+const RESUME_HINT: &str = "; re-run the same restore to resume";
 
 /// Refuses absolute paths, `..`, and symlinks that point outside the restored tree.
 pub fn check_entry(e: &Entry) -> Result<()> {
@@ -82,6 +103,8 @@ pub fn restore(
         check_entry(e)?;
     }
     let index = repo.load_index()?;
+    let files: Vec<&Entry> = tree.iter().filter(|e| e.kind == EntryKind::File).collect();
+    let mut packs = plan::build(&index, &files)?;
     let target = absolute(target)?;
     let parent = target
         .parent()
@@ -90,175 +113,240 @@ pub fn restore(
     let name = target.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
         BackupError::Input(format!("--target {}: no usable name", target.display()))
     })?;
-    let tag = hex(&crate::crypto::random::<4>());
-    let staging = parent.join(format!(".{name}.nodewarden-staging-{tag}"));
-    // Private until swapped in: wallets and keys must not be readable on the way (the
-    // snapshot does not record the root's mode; node data dirs are normally 0700).
-    fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&staging)
-        .map_err(|e| BackupError::io(&staging, e))?;
-
-    let written = write_tree(repo, &index, tree, &staging, &target, opts, progress);
-    let (bytes, reused) = match written {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = fs::remove_dir_all(&staging);
-            return Err(e);
-        }
+    // Named after the snapshot, so that running the same restore again finds its work.
+    let stem = format!(
+        ".{name}.nodewarden-staging-{}",
+        snap.id.get(..16).unwrap_or(&snap.id)
+    );
+    let staging = parent.join(&stem);
+    let journal = parent.join(format!("{stem}.journal"));
+    let stage = Stage {
+        repo,
+        index: &index,
+        tree,
+        files: &files,
+        staging: &staging,
+        journal: &journal,
+        old: &target,
+        opts,
+        progress,
     };
-    swap(
+    let written = stage.write(&mut packs).map_err(resumable)?;
+    let tag = hex(&crate::crypto::random::<4>());
+    let swapped = swap(
         &staging,
         &target,
         &parent.join(format!(".{name}.nodewarden-old-{tag}")),
         service,
-    )?;
+    );
+    // The journal describes the staging dir; once that is swapped in (or kept aside as
+    // `.failed` after a rollback) there is nothing left to resume.
+    if !staging.exists() {
+        let _ = fs::remove_file(&journal);
+    }
+    swapped?;
     Ok(RestoreReport {
-        files: tree.iter().filter(|e| e.kind == EntryKind::File).count() as u64,
-        bytes,
-        reused_bytes: reused,
+        files: files.len() as u64,
+        bytes: files.iter().map(|e| e.size).sum(),
+        reused_bytes: written.reused,
+        resumed_bytes: written.resumed,
+        packs: written.fetched.packs,
+        requests: written.fetched.requests,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Store and disk errors are worth a retry, which resumes; damage and bad input are not.
+fn resumable(e: BackupError) -> BackupError {
+    match e {
+        BackupError::Io { path, message } => BackupError::Io {
+            path,
+            message: message + RESUME_HINT,
+        },
+        BackupError::Store(s) => BackupError::Other(format!("{s}{RESUME_HINT}")),
+        e => e,
+    }
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).map_err(|e| BackupError::Input(format!("--target {}: {e}", p.display())))
 }
 
-fn write_tree(
-    repo: &Repository,
-    index: &Index,
-    tree: &[Entry],
-    staging: &Path,
-    old: &Path,
-    opts: &RestoreOptions,
-    progress: &dyn Progress,
-) -> Result<(u64, u64)> {
-    for e in tree.iter().filter(|e| e.kind == EntryKind::Dir) {
-        let p = staging.join(&e.path);
-        fs::create_dir_all(&p).map_err(|err| BackupError::io(&p, err))?;
-    }
-    let files: Vec<&Entry> = tree.iter().filter(|e| e.kind == EntryKind::File).collect();
-    progress.phase("restore", Some(files.iter().map(|e| e.size).sum()));
-    let next = AtomicUsize::new(0);
-    let bytes = AtomicU64::new(0);
-    let reused = AtomicU64::new(0);
-    let threads = opts
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    std::thread::scope(|s| -> Result<()> {
-        let mut workers = Vec::new();
-        for _ in 0..threads {
-            workers.push(s.spawn(|| -> Result<()> {
-                while let Some(e) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let base = opts.delta.then(|| old.join(&e.path));
-                    let r = write_file(
-                        repo,
-                        index,
-                        e,
-                        &staging.join(&e.path),
-                        base.as_deref(),
-                        progress,
-                    )?;
-                    bytes.fetch_add(e.size, Ordering::Relaxed);
-                    reused.fetch_add(r, Ordering::Relaxed);
-                }
-                Ok(())
-            }));
-        }
-        for w in workers {
-            w.join().expect("restore workers do not panic")?;
-        }
-        Ok(())
-    })?;
-    for e in &files {
-        let p = staging.join(&e.path);
-        File::open(&p)
-            .and_then(|f| f.sync_all())
-            .map_err(|err| BackupError::io(&p, err))?;
-    }
-    for e in tree.iter().filter(|e| e.kind == EntryKind::Symlink) {
-        let p = staging.join(&e.path);
-        std::os::unix::fs::symlink(e.target.as_deref().unwrap_or(""), &p)
-            .map_err(|err| BackupError::io(&p, err))?;
-    }
-    // Directory modes and times last (deepest first), after their contents are in place.
-    for e in tree.iter().rev().filter(|e| e.kind == EntryKind::Dir) {
-        let p = staging.join(&e.path);
-        set_meta(&p, e)?;
-        File::open(&p)
-            .and_then(|f| f.sync_all())
-            .map_err(|err| BackupError::io(&p, err))?;
-    }
-    File::open(staging)
-        .and_then(|f| f.sync_all())
-        .map_err(|err| BackupError::io(staging, err))?;
-    Ok((bytes.into_inner(), reused.into_inner()))
+/// Everything `write` needs to fill the staging dir.
+struct Stage<'a> {
+    repo: &'a Repository,
+    index: &'a Index,
+    tree: &'a [Entry],
+    files: &'a [&'a Entry],
+    staging: &'a Path,
+    journal: &'a Path,
+    /// The target as it is now, for `delta`.
+    old: &'a Path,
+    opts: &'a RestoreOptions,
+    progress: &'a dyn Progress,
 }
 
-fn write_file(
-    repo: &Repository,
-    index: &Index,
-    e: &Entry,
-    path: &Path,
-    base: Option<&Path>,
-    progress: &dyn Progress,
-) -> Result<u64> {
-    let mut out = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|err| BackupError::io(path, err))?;
-    let mut base = base.and_then(|b| File::open(b).ok());
-    let mut reused = 0u64;
-    let mut offset = 0u64;
-    let mut buf = Vec::new();
-    for c in &e.chunks {
-        let id = parse_id(c)
-            .ok_or_else(|| BackupError::Integrity(format!("{}: bad chunk id {c}", e.path)))?;
-        let loc = index.chunks.get(&id).ok_or_else(|| {
-            BackupError::Integrity(format!("{}: chunk {c} is not in the index", e.path))
-        })?;
-        let len = loc.raw_len as u64;
-        let mut from_base = false;
-        if let Some(f) = base.as_mut() {
-            buf.resize(len as usize, 0);
-            if f.seek(SeekFrom::Start(offset)).is_ok()
-                && f.read_exact(&mut buf).is_ok()
-                && repo.keys.chunk_id(&buf) == id
-            {
-                from_base = true;
-                reused += len;
+struct Written {
+    reused: u64,
+    resumed: u64,
+    fetched: Fetched,
+}
+
+impl Stage<'_> {
+    fn write(&self, packs: &mut [PackPlan]) -> Result<Written> {
+        let staging = self.staging;
+        let resuming = staging.is_dir() && self.journal.is_file();
+        if !resuming {
+            // Without its journal a staging dir says nothing about what it holds.
+            remove_file_if_present(self.journal)?;
+            if fs::symlink_metadata(staging).is_ok() {
+                fs::remove_dir_all(staging).map_err(|e| BackupError::io(staging, e))?;
+            }
+            // Private until swapped in: wallets and keys must not be readable on the way
+            // (the snapshot does not record the root's mode; node data dirs are normally 0700).
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .create(staging)
+                .map_err(|e| BackupError::io(staging, e))?;
+        }
+        let dirs: Vec<PathBuf> = self
+            .tree
+            .iter()
+            .filter(|e| e.kind == EntryKind::Dir)
+            .map(|e| staging.join(&e.path))
+            .collect();
+        for p in &dirs {
+            fs::create_dir_all(p).map_err(|err| BackupError::io(p, err))?;
+            if resuming {
+                // Writable again in case the resumed run had set the final modes.
+                fs::set_permissions(p, fs::Permissions::from_mode(0o700))
+                    .map_err(|err| BackupError::io(p, err))?;
             }
         }
-        if !from_base {
-            buf = repo.read_chunk(index, &id).map_err(|err| match err {
-                BackupError::Integrity(m) => BackupError::Integrity(format!("{}: {m}", e.path)),
-                other => other,
-            })?;
+        let paths: Vec<PathBuf> = self.files.iter().map(|e| staging.join(&e.path)).collect();
+        for (e, p) in self.files.iter().zip(&paths) {
+            create_file(p, e.size)?;
         }
-        out.write_all(&buf)
-            .map_err(|err| BackupError::io(path, err))?;
-        offset += len;
-        progress.advance(len);
+        let (journal, done) = if resuming {
+            Journal::resume(self.journal)?
+        } else {
+            // A journal line claims that data is durable, the files' names included.
+            for p in dirs.iter().map(PathBuf::as_path).chain([staging]) {
+                sync_dir(p)?;
+            }
+            let j = Journal::create(self.journal)?;
+            sync_parent(self.journal)?;
+            (j, Default::default())
+        };
+        self.progress
+            .phase("restore", Some(self.files.iter().map(|e| e.size).sum()));
+        let mut resumed = 0;
+        let mut todo = Vec::new();
+        for (slot, p) in packs.iter().enumerate() {
+            if done.contains(&p.line(self.index)) {
+                resumed += p.bytes();
+            } else {
+                todo.push(slot);
+            }
+        }
+        self.progress.advance(resumed);
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = self.opts.threads.unwrap_or(cpus).max(1);
+        // Files a resumed run finds complete would be compared for nothing.
+        let (reused, pending) = if self.opts.delta && !resuming {
+            plan::delta(self, &paths, packs, threads)?
+        } else {
+            (0, Pending::default())
+        };
+        todo.retain(|&slot| !packs[slot].blobs.is_empty());
+        let fetch = Fetch {
+            repo: self.repo,
+            index: self.index,
+            packs,
+            files: self.files,
+            paths: &paths,
+            progress: self.progress,
+        };
+        // A remote store wants as many requests in flight as it has connections, whatever
+        // the CPU count.
+        let connections = self
+            .opts
+            .connections
+            .or(self.opts.threads)
+            .unwrap_or_else(|| cpus.max(self.repo.store().parallelism()))
+            .max(1);
+        let fetched = fetch.run(&todo, connections, journal, pending)?;
+        self.finish(&paths)?;
+        Ok(Written {
+            reused,
+            resumed,
+            fetched,
+        })
     }
-    if offset != e.size {
-        return Err(BackupError::Integrity(format!(
-            "{}: chunks add up to {offset} bytes, the manifest says {}",
-            e.path, e.size
-        )));
+
+    /// Metadata once every chunk is written (a later write would move the mtime again),
+    /// then everything made durable.
+    fn finish(&self, paths: &[PathBuf]) -> Result<()> {
+        for (e, p) in self.files.iter().zip(paths) {
+            OpenOptions::new()
+                .write(true)
+                .open(p)
+                .and_then(|f| {
+                    f.set_permissions(fs::Permissions::from_mode(e.mode))?;
+                    f.set_times(FileTimes::new().set_modified(mtime_of(e)))?;
+                    f.sync_all()
+                })
+                .map_err(|err| BackupError::io(p, err))?;
+        }
+        for e in self.tree.iter().filter(|e| e.kind == EntryKind::Symlink) {
+            let p = self.staging.join(&e.path);
+            // A resumed run may find the link made by the run it resumes.
+            remove_file_if_present(&p)?;
+            std::os::unix::fs::symlink(e.target.as_deref().unwrap_or(""), &p)
+                .map_err(|err| BackupError::io(&p, err))?;
+        }
+        // Directory modes and times last (deepest first), after their contents are in place.
+        for e in self.tree.iter().rev().filter(|e| e.kind == EntryKind::Dir) {
+            let p = self.staging.join(&e.path);
+            set_meta(&p, e)?;
+            sync_dir(&p)?;
+        }
+        sync_dir(self.staging)
     }
-    // Start writeback now and fsync once every file is written: the disk works while the
-    // workers decrypt and decompress instead of each worker waiting for its own flush.
-    // SAFETY: sync_file_range on an open descriptor we own; it only schedules writeback.
-    unsafe {
-        libc::sync_file_range(out.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+}
+
+/// Creates the file at its final size, or keeps what an interrupted run wrote into it.
+fn create_file(path: &Path, size: u64) -> Result<()> {
+    let open = || {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+    };
+    let f = match open() {
+        // A resumed run that had got as far as setting final (read-only) modes.
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600)).and_then(|()| open())
+        }
+        r => r,
+    };
+    f.and_then(|f| f.set_len(size))
+        .map_err(|e| BackupError::io(path, e))
+}
+
+fn remove_file_if_present(p: &Path) -> Result<()> {
+    match fs::remove_file(p) {
+        Err(e) if e.kind() != ErrorKind::NotFound => Err(BackupError::io(p, e)),
+        _ => Ok(()),
     }
-    out.set_permissions(fs::Permissions::from_mode(e.mode))
-        .and_then(|()| out.set_times(FileTimes::new().set_modified(mtime_of(e))))
-        .map_err(|err| BackupError::io(path, err))?;
-    Ok(reused)
+}
+
+fn sync_dir(p: &Path) -> Result<()> {
+    File::open(p)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| BackupError::io(p, e))
 }
 
 fn mtime_of(e: &Entry) -> std::time::SystemTime {

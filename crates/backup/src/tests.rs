@@ -2,4 +2,5 @@
 mod harness;
 mod policy;
 mod repo_ops;
+mod restore_packs;
 mod swap;

@@ -123,6 +123,7 @@ pub async fn backup(a: BackupArgs, config: Config) -> CmdResult {
     let repo = a.repo.open(&config).await?;
     let render = std::sync::Arc::new(Render::new());
     let r = render.clone();
+    let store = repo.store_arc();
     let out = blocking(move || match (node, hot) {
         (Some(node), _) => nodewarden_backup::backup_node(&repo, &node, opts, r.as_ref())
             .map(|n| (n.report.clone(), Some(n))),
@@ -138,6 +139,9 @@ pub async fn backup(a: BackupArgs, config: Config) -> CmdResult {
     let (report, node) = out?;
     if a.json {
         let mut v = serde_json::to_value(&report).map_err(Failure::runtime)?;
+        if store.is_remote() {
+            v["transfer"] = serde_json::to_value(store.stats()).map_err(Failure::runtime)?;
+        }
         if let Some(n) = &node {
             v["downtime_ms"] = n.downtime_ms.into();
             v["freeze_ms"] = n.freeze_ms.into();

@@ -53,6 +53,7 @@ pub async fn restore(a: RestoreArgs, config: Config) -> CmdResult {
         None => None,
     };
     let repo = a.repo.open(&config).await?;
+    let store = repo.store_arc();
     let render = std::sync::Arc::new(Render::new());
     let r = render.clone();
     let (sel, target, trust, pg_into) = (
@@ -103,6 +104,9 @@ pub async fn restore(a: RestoreArgs, config: Config) -> CmdResult {
         let mut v = serde_json::to_value(&report).map_err(Failure::runtime)?;
         v["name"] = name.into();
         v["pg"] = pg.into();
+        if store.is_remote() {
+            v["transfer"] = serde_json::to_value(store.stats()).map_err(Failure::runtime)?;
+        }
         print_json(&v)?;
     } else {
         say!(

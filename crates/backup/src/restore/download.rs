@@ -1,0 +1,287 @@
+//! The download phase: workers take packs from a shared queue, fetch each with a few
+//! merged range reads (`crate::fetch`), open and check every blob and write it wherever the snapshot needs
+//! it. A journal thread records finished packs once their data is durable, so an
+//! interrupted restore resumes instead of downloading everything again.
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use super::plan::{Dest, PackPlan};
+use crate::crypto::Id;
+use crate::error::{BackupError, Result};
+use crate::format::*;
+use crate::progress::Progress;
+use crate::repo::{Index, Repository};
+
+/// Packs per journal append. Each append first fsyncs every file written since the last
+/// one, so this trades fsync calls against how much a crash costs to download again.
+const BATCH: usize = 8;
+/// ... or after this long, so that on a slow link a kill costs seconds of download, not
+/// eight packs' worth.
+const BATCH_TIME: Duration = Duration::from_secs(1);
+
+/// The list of packs whose chunks are all written and durable, one `<pack id> <digest>`
+/// line each, appended and fsync'd in batches.
+pub(super) struct Journal {
+    file: File,
+    path: PathBuf,
+}
+
+impl Journal {
+    pub fn create(path: &Path) -> Result<Journal> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| BackupError::io(path, e))?;
+        Ok(Journal {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens a journal left by an interrupted restore and returns its lines. A torn last
+    /// line (killed mid-append) is cut off so that the next append starts a fresh line.
+    pub fn resume(path: &Path) -> Result<(Journal, HashSet<String>)> {
+        let io = |e| BackupError::io(path, e);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        let mut text = Vec::new();
+        file.read_to_end(&mut text).map_err(io)?;
+        let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if whole < text.len() {
+            file.set_len(whole as u64).map_err(io)?;
+        }
+        let lines = String::from_utf8_lossy(&text[..whole])
+            .lines()
+            .map(str::to_string)
+            .collect();
+        Ok((
+            Journal {
+                file,
+                path: path.to_path_buf(),
+            },
+            lines,
+        ))
+    }
+
+    fn append(&mut self, text: &str) -> Result<()> {
+        self.file
+            .write_all(text.as_bytes())
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| BackupError::io(&self.path, e))
+    }
+}
+
+pub(super) struct Fetch<'a> {
+    pub repo: &'a Repository,
+    pub index: &'a Index,
+    pub packs: &'a [PackPlan],
+    pub files: &'a [&'a crate::format::Entry],
+    /// Where each file is written (in the staging dir).
+    pub paths: &'a [PathBuf],
+    pub progress: &'a dyn Progress,
+}
+
+/// Written before the download starts but not yet durable or journaled (`--delta`).
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    pub files: Vec<u32>,
+    pub packs: Vec<usize>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Fetched {
+    pub packs: u64,
+    pub requests: u64,
+}
+
+impl Fetch<'_> {
+    /// Fetches the packs `todo` (slots in `packs`) on `connections` threads. On an error
+    /// the other workers finish their current pack and stop; what finished is journaled
+    /// either way.
+    pub fn run(
+        &self,
+        todo: &[usize],
+        connections: usize,
+        journal: Journal,
+        pending: Pending,
+    ) -> Result<Fetched> {
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let requests = AtomicU64::new(0);
+        let fetched = AtomicU64::new(0);
+        let failed: Mutex<Option<BackupError>> = Mutex::new(None);
+        let (tx, rx) = mpsc::channel::<(usize, Vec<u32>)>();
+        let journaled = std::thread::scope(|s| {
+            let writer = s.spawn(|| self.journal(journal, pending, rx, &stop));
+            for _ in 0..connections.clamp(1, todo.len().max(1)) {
+                let tx = tx.clone();
+                let (next, stop, requests, fetched, failed) =
+                    (&next, &stop, &requests, &fetched, &failed);
+                s.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let Some(&slot) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                            return;
+                        };
+                        match self.pack(slot, requests) {
+                            Ok(files) => {
+                                fetched.fetch_add(1, Ordering::Relaxed);
+                                // Only fails when the journal writer gave up; its error wins.
+                                let _ = tx.send((slot, files));
+                            }
+                            Err(e) => {
+                                stop.store(true, Ordering::Relaxed);
+                                failed.lock().expect("not poisoned").get_or_insert(e);
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            writer.join().expect("the journal writer does not panic")
+        });
+        if let Some(e) = failed.into_inner().expect("not poisoned") {
+            return Err(e);
+        }
+        journaled?;
+        Ok(Fetched {
+            packs: fetched.into_inner(),
+            requests: requests.into_inner(),
+        })
+    }
+
+    /// Downloads one pack and writes its chunks; returns the files it wrote to.
+    fn pack(&self, slot: usize, requests: &AtomicU64) -> Result<Vec<u32>> {
+        let plan = &self.packs[slot];
+        let name = &self.index.packs[plan.pack as usize];
+        let place = format!("pack {name}");
+        let dests: HashMap<Id, &[Dest]> = plan
+            .blobs
+            .iter()
+            .map(|b| (b.id, b.dests.as_slice()))
+            .collect();
+        // Only the last file stays open: a pack holds a big file's chunks in a row, and
+        // hundreds of workers must stay within the descriptor limit.
+        let mut open: Option<(u32, File)> = None;
+        let mut touched = Vec::new();
+        let blobs = plan.blobs.iter().map(|b| (b.id, b.loc)).collect();
+        for span in crate::fetch::spans(blobs) {
+            requests.fetch_add(1, Ordering::Relaxed);
+            crate::fetch::read_span(self.repo, name, &span, |id, loc, sealed| {
+                let dests = dests[id];
+                let first = &self.files[dests[0].file as usize].path;
+                let name_file = |m: String| BackupError::Integrity(format!("{first}: {m}"));
+                let data = self
+                    .repo
+                    .open_blob(id, sealed, &place)
+                    .map_err(|e| match e {
+                        BackupError::Integrity(m) => name_file(m),
+                        other => other,
+                    })?;
+                if data.len() != loc.raw_len as usize {
+                    return Err(name_file(format!(
+                        "chunk {} in {place} has {} bytes, the index says {}",
+                        hex(id),
+                        data.len(),
+                        loc.raw_len
+                    )));
+                }
+                for d in dests {
+                    let path = &self.paths[d.file as usize];
+                    let f = match &mut open {
+                        Some((no, f)) if *no == d.file => f,
+                        _ => {
+                            let f = OpenOptions::new()
+                                .write(true)
+                                .open(path)
+                                .map_err(|e| BackupError::io(path, e))?;
+                            &mut open.insert((d.file, f)).1
+                        }
+                    };
+                    f.write_all_at(&data, d.offset)
+                        .map_err(|e| BackupError::io(path, e))?;
+                    self.progress.advance(data.len() as u64);
+                    touched.push(d.file);
+                }
+                Ok(())
+            })?;
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        Ok(touched)
+    }
+
+    fn journal(
+        &self,
+        mut journal: Journal,
+        pending: Pending,
+        rx: Receiver<(usize, Vec<u32>)>,
+        stop: &AtomicBool,
+    ) -> Result<()> {
+        let mut dirty: BTreeSet<u32> = pending.files.into_iter().collect();
+        let mut done = pending.packs;
+        let mut last = Instant::now();
+        let mut record = || -> Result<()> {
+            loop {
+                match rx.recv_timeout(BATCH_TIME) {
+                    Ok((slot, files)) => {
+                        dirty.extend(files);
+                        done.push(slot);
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+                if done.len() >= BATCH || (!done.is_empty() && last.elapsed() >= BATCH_TIME) {
+                    self.flush(&mut journal, &mut dirty, &mut done)?;
+                    last = Instant::now();
+                }
+            }
+            self.flush(&mut journal, &mut dirty, &mut done)
+        };
+        let r = record();
+        if r.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// Makes the written data durable, then says so: a journal line never outruns data.
+    fn flush(
+        &self,
+        journal: &mut Journal,
+        dirty: &mut BTreeSet<u32>,
+        done: &mut Vec<usize>,
+    ) -> Result<()> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        for &f in dirty.iter() {
+            let path = &self.paths[f as usize];
+            File::open(path)
+                .and_then(|f| f.sync_data())
+                .map_err(|e| BackupError::io(path, e))?;
+        }
+        dirty.clear();
+        let mut text = String::new();
+        for &slot in done.iter() {
+            text.push_str(&self.packs[slot].line(self.index));
+            text.push('\n');
+        }
+        journal.append(&text)?;
+        done.clear();
+        Ok(())
+    }
+}
