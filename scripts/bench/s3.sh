@@ -5,7 +5,7 @@
 #   scripts/bench/s3.sh                 (SIZE_MIB=4096 RUNS=3 BENCH_DIR=/var/tmp/x to change)
 # The server is s3s-fs (Rust, objects as files on the local disk): moto would be the
 # bottleneck for both tools. Both tools encrypt with a passphrase; nodewarden uses its
-# defaults (32 MiB packs in 8 MiB multipart parts, 8 connections), restic 0.14 its own.
+# defaults (32 MiB packs, one PUT each, 8 connections), restic 0.14 its own (16 MiB packs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/deps.sh

@@ -1,6 +1,8 @@
 //! Repository locks: objects under `locks/`. Backups take shared locks, prune and forget an
 //! exclusive one. A lock whose process is gone (same host, pid dead) or that is older than
-//! a day is stale and removed, so a crashed process never wedges the repository.
+//! a day is stale and removed, so a crashed process never wedges the repository. A held lock
+//! is rewritten every hour, so a backup that runs for days (a big node to a slow bucket) is
+//! never taken for stale by another host's prune, which would delete its unindexed packs.
 use bytes::Bytes;
 use chrono::Utc;
 
@@ -10,10 +12,16 @@ use crate::progress::Progress;
 use crate::repo::Repository;
 
 const STALE_AFTER_HOURS: i64 = 24;
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub struct Lock<'a> {
     repo: &'a Repository,
     key: String,
+    /// Dropping the sender stops the refresher.
+    refresher: Option<(
+        std::sync::mpsc::Sender<()>,
+        std::thread::JoinHandle<()>,
+    )>,
 }
 
 impl<'a> Lock<'a> {
@@ -31,27 +39,48 @@ impl<'a> Lock<'a> {
         exclusive: bool,
         p: &dyn Progress,
     ) -> Result<Lock<'a>> {
+        Lock::take_refreshed(repo, what, exclusive, p, REFRESH_EVERY)
+    }
+
+    pub(crate) fn take_refreshed(
+        repo: &'a Repository,
+        what: &str,
+        exclusive: bool,
+        p: &dyn Progress,
+        every: std::time::Duration,
+    ) -> Result<Lock<'a>> {
         // Check, write ours, check again: two racing takers both see each other and at
         // least one backs off, which is all a lock needs.
         conflicts(repo, exclusive, None, p)?;
-        let lock = LockFile {
-            hostname: hostname(),
-            pid: std::process::id(),
-            time: Utc::now().to_rfc3339(),
-            exclusive,
-            what: what.to_string(),
-        };
         let key = format!("locks/{}", hex(&crate::crypto::random::<16>()));
-        let text = serde_json::to_vec(&lock).expect("lock serialises");
-        repo.block_on(repo.store().put_new(&key, Bytes::from(text)))?;
-        let taken = Lock { repo, key };
+        let body = Bytes::from(lock_body(exclusive, what));
+        repo.block_on(repo.store().put_new(&key, body))?;
+        let mut taken = Lock {
+            repo,
+            key,
+            refresher: None,
+        };
         conflicts(repo, exclusive, Some(&taken.key), p)?;
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let (r, k, what) = (repo.clone(), taken.key.clone(), what.to_string());
+        let handle = std::thread::spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
+                // A failed refresh is retried at the next tick; the lock only goes stale
+                // after a day of failures.
+                let _ = r.put(&k, lock_body(exclusive, &what));
+            }
+        });
+        taken.refresher = Some((tx, handle));
         Ok(taken)
     }
 }
 
 impl Drop for Lock<'_> {
     fn drop(&mut self) {
+        if let Some((tx, handle)) = self.refresher.take() {
+            drop(tx);
+            let _ = handle.join();
+        }
         let _ = self.repo.delete(&self.key);
     }
 }
@@ -92,6 +121,18 @@ fn conflicts(
         }
     }
     Ok(())
+}
+
+/// Who holds the lock, stamped now.
+fn lock_body(exclusive: bool, what: &str) -> Vec<u8> {
+    let lock = LockFile {
+        hostname: hostname(),
+        pid: std::process::id(),
+        time: Utc::now().to_rfc3339(),
+        exclusive,
+        what: what.to_string(),
+    };
+    serde_json::to_vec(&lock).expect("lock serialises")
 }
 
 fn stale(l: &LockFile) -> bool {

@@ -70,7 +70,7 @@ pub struct RepositoryConfig {
     pub request_timeout: Option<String>,
     /// Retries per request before an operation fails.
     pub retries: Option<usize>,
-    /// Multipart part size, e.g. "8MiB" (5 MiB or more).
+    /// Multipart part size and threshold, e.g. "64MiB" (5 MiB or more).
     pub part_size: Option<String>,
 }
 

@@ -23,7 +23,9 @@ pub struct RemoteOptions {
     pub request_timeout: Duration,
     /// Retries of one request (5xx, throttling, resets, timeouts) before giving up.
     pub retries: usize,
-    /// Objects larger than this go up as a multipart upload with parts of this size.
+    /// Objects larger than this go up as a multipart upload with parts of this size. The
+    /// default keeps default packs (32 MiB) single PUTs, one request each; packs made larger
+    /// with `init --pack-size` go up in concurrent parts.
     pub part_size: u64,
 }
 
@@ -41,7 +43,7 @@ impl Default for RemoteOptions {
             limit_download: None,
             request_timeout: Duration::from_secs(60),
             retries: 10,
-            part_size: 8 << 20,
+            part_size: 64 << 20,
         }
     }
 }

@@ -227,6 +227,28 @@ fn a_dead_process_lock_is_stale_and_a_live_exclusive_one_blocks() {
 }
 
 #[test]
+fn a_held_lock_is_refreshed_so_it_never_looks_stale() {
+    let f = Fixture::new();
+    let repo = f.init(None);
+    let every = std::time::Duration::from_millis(50);
+    let held = crate::lock::Lock::take_refreshed(&repo, "backup x", false, &Silent, every).unwrap();
+    let key = repo.list("locks/").unwrap().remove(0).key;
+    let time = |repo: &crate::Repository| {
+        let v: serde_json::Value = serde_json::from_slice(&repo.get(&key).unwrap()).unwrap();
+        chrono::DateTime::parse_from_rfc3339(v["time"].as_str().unwrap()).unwrap()
+    };
+    let first = time(&repo);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while time(&repo) == first {
+        assert!(std::time::Instant::now() < deadline, "the lock was never rewritten");
+        std::thread::sleep(every);
+    }
+    assert!(time(&repo) > first);
+    drop(held);
+    assert!(repo.list("locks/").unwrap().is_empty(), "released on drop");
+}
+
+#[test]
 fn signatures_are_checked_against_the_trusted_key() {
     let f = Fixture::new();
     let data = f.path("data");
