@@ -162,10 +162,12 @@ pub fn backup(
         ingest.finish();
         (packer.join().expect("the packer does not panic"), err)
     });
+    // A failed upload stops the packer, and the workers then fail with "the pack writer
+    // stopped": report the packer's error, the cause, first.
+    let packed = packed?;
     if let Some(e) = worker_err {
         return Err(e);
     }
-    let packed = packed?;
     let stored_bytes = packed.stored;
     let new_chunks = packed.packs.iter().map(|p| p.blobs.len() as u64).sum();
 

@@ -217,6 +217,24 @@ impl Keys {
         buf
     }
 
+    /// [`Keys::open`] into a caller's buffer, decrypting in place: no allocation once the
+    /// buffer has grown, which matters when restore opens gigabytes chunk by chunk.
+    pub fn open_into(&self, sealed: &[u8], what: &str, out: &mut Vec<u8>) -> Result<()> {
+        out.clear();
+        let Some(c) = &self.cipher else {
+            out.extend_from_slice(sealed);
+            return Ok(());
+        };
+        let failed =
+            || BackupError::Integrity(format!("{what}: authentication failed (damaged or forged)"));
+        if sealed.len() < 24 + 16 {
+            return Err(failed());
+        }
+        out.extend_from_slice(&sealed[24..]);
+        c.decrypt_in_place(XNonce::from_slice(&sealed[..24]), b"", out)
+            .map_err(|_| failed())
+    }
+
     pub fn open(&self, sealed: &[u8], what: &str) -> Result<Vec<u8>> {
         match &self.cipher {
             Some(c) => open_with(c, sealed).map_err(|_| {

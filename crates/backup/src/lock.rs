@@ -18,10 +18,7 @@ pub struct Lock<'a> {
     repo: &'a Repository,
     key: String,
     /// Dropping the sender stops the refresher.
-    refresher: Option<(
-        std::sync::mpsc::Sender<()>,
-        std::thread::JoinHandle<()>,
-    )>,
+    refresher: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
 }
 
 impl<'a> Lock<'a> {

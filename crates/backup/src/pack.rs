@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::io::Read;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use crate::crypto::Id;
@@ -137,11 +138,14 @@ pub fn packer(repo: &Repository, rx: Receiver<Option<Blob>>, uploaders: usize) -
         done: Vec::new(),
         since: std::time::Instant::now(),
     });
+    // Set by a failed uploader. It then drains the channel, so the packer never blocks
+    // on a full one that nobody reads, and the packer stops at its next pack.
+    let failed = AtomicBool::new(false);
     let (packed, err) = std::thread::scope(|s| {
         let workers: Vec<_> = (0..uploaders.max(1))
             .map(|_| {
                 s.spawn(|| -> Result<()> {
-                    loop {
+                    let r = (|| loop {
                         let job = up_rx.lock().expect("not poisoned").recv();
                         let Ok((entry, data)) = job else {
                             return Ok(());
@@ -154,11 +158,16 @@ pub fn packer(repo: &Repository, rx: Receiver<Option<Blob>>, uploaders: usize) -
                         {
                             b.flush(repo)?;
                         }
+                    })();
+                    if r.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                        while up_rx.lock().expect("not poisoned").recv().is_ok() {}
                     }
+                    r
                 })
             })
             .collect();
-        let packed = pack_all(repo, rx, &up_tx);
+        let packed = pack_all(repo, rx, &up_tx, &failed);
         drop(up_tx);
         let mut err = None;
         for u in workers {
@@ -176,7 +185,8 @@ pub fn packer(repo: &Repository, rx: Receiver<Option<Blob>>, uploaders: usize) -
             packs: b.done,
             stored,
         }),
-        (Err(e), _, _) | (_, Some(e), _) | (_, _, Err(e)) => Err(e),
+        // An uploader's error is the cause; the packer's ("stopped") its consequence.
+        (_, Some(e), _) | (Err(e), _, _) | (_, _, Err(e)) => Err(e),
     }
 }
 
@@ -204,14 +214,18 @@ fn pack_all(
     repo: &Repository,
     rx: Receiver<Option<Blob>>,
     up: &SyncSender<(IndexPack, Vec<u8>)>,
+    failed: &AtomicBool,
 ) -> Result<u64> {
     let mut stored = 0u64;
     let mut cur = PackBuf::new();
+    let stopped = || BackupError::Other("the pack uploader stopped".into());
     let mut send = |buf: PackBuf| -> Result<()> {
+        if failed.load(Ordering::Relaxed) {
+            return Err(stopped());
+        }
         let (entry, data) = buf.seal(repo);
         stored += entry.size;
-        up.send((entry, data))
-            .map_err(|_| BackupError::Other("the pack uploader stopped".into()))
+        up.send((entry, data)).map_err(|_| stopped())
     };
     while let Ok(Some(blob)) = rx.recv() {
         cur.add(blob);

@@ -274,6 +274,49 @@ impl Repository {
         self.decode_checked(id, &plain, place)
     }
 
+    /// [`Repository::open_blob`] into `out`, reusing its allocation (and a per-thread zstd
+    /// context): the restore hot path. `raw_len` (from the index) sizes the output.
+    pub fn open_blob_into(
+        &self,
+        id: &Id,
+        sealed: &[u8],
+        place: &str,
+        raw_len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let what = || blob_what(id, place);
+        self.keys.open_into(sealed, &what(), out)?;
+        match out.first().copied() {
+            Some(BLOB_RAW) => {
+                out.copy_within(1.., 0);
+                out.pop();
+            }
+            Some(BLOB_ZSTD) => UNZSTD.with(|cell| {
+                let (dctx, scratch) = &mut *cell.borrow_mut();
+                scratch.clear();
+                scratch.reserve(raw_len);
+                dctx.decompress_to_buffer(&out[1..], scratch)
+                    .map_err(|e| BackupError::Integrity(format!("{}: {e}", what())))?;
+                std::mem::swap(out, scratch);
+                Ok::<(), BackupError>(())
+            })?,
+            Some(f) => {
+                return Err(BackupError::Integrity(format!(
+                    "{}: unknown flag {f}",
+                    what()
+                )));
+            }
+            None => return Err(BackupError::Integrity(format!("{}: empty blob", what()))),
+        }
+        if self.keys.chunk_id(out) != *id {
+            return Err(BackupError::Integrity(format!(
+                "{}: content does not match its id",
+                what()
+            )));
+        }
+        Ok(())
+    }
+
     /// Opens a blob and checks it against its id, but returns it as stored (`flag ‖
     /// payload`): `copy` re-seals that for another repository without recompressing.
     pub fn open_blob_stored(&self, id: &Id, sealed: &[u8], place: &str) -> Result<Vec<u8>> {
@@ -306,6 +349,15 @@ impl Repository {
         }
         Ok(data)
     }
+}
+
+thread_local! {
+    /// One decompression context and output buffer per thread, reused chunk after chunk.
+    static UNZSTD: std::cell::RefCell<(zstd::bulk::Decompressor<'static>, Vec<u8>)> =
+        std::cell::RefCell::new((
+            zstd::bulk::Decompressor::new().expect("a zstd context allocates"),
+            Vec::new(),
+        ));
 }
 
 fn blob_what(id: &Id, place: &str) -> String {

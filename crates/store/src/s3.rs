@@ -5,7 +5,8 @@
 //! multipart, pagination) are tested against far more servers than we could; it shares our
 //! HTTP stack (reqwest 0.13, rustls, aws-lc) so it adds little build time; and its retry
 //! policy is the one we want: exponential backoff with decorrelated jitter on 5xx, 429, 408,
-//! connection errors and (for idempotent requests, which every PUT of ours is) timeouts and
+//! connection errors and (for idempotent requests: every plain PUT of ours, since keys are
+//! content-addressed; create-if-absent PUTs are retried by `put_new` itself) timeouts and
 //! resets. The AWS SDK would add several minutes of build on 2 cores for nothing we use.
 //!
 //! Visibility: S3 shows an object only once its PUT or CompleteMultipartUpload succeeded,
@@ -39,6 +40,8 @@ pub struct S3Store {
     prefix: String,
     part_size: u64,
     connections: usize,
+    /// For the retries of conditional PUTs object_store does not retry (see `put_new`).
+    retries: usize,
     slots: Arc<Semaphore>,
     up: Option<RateLimit>,
     down: Option<RateLimit>,
@@ -128,7 +131,15 @@ impl S3Store {
                 e.replacen("://", &format!("://{bucket}."), 1)
             });
         }
-        match creds::find(env)? {
+        // Name the repository, like every other error about bad input.
+        let found = creds::find(env).map_err(|e| match e {
+            StoreError::Url(m) => StoreError::Url(match m.strip_prefix("no S3 credentials") {
+                Some(rest) => format!("no S3 credentials for {url}{rest}"),
+                None => format!("{url}: {m}"),
+            }),
+            e => e,
+        })?;
+        match found {
             Creds::Static {
                 key_id,
                 secret,
@@ -150,6 +161,7 @@ impl S3Store {
             prefix,
             part_size: opts.part_size,
             connections: opts.connections,
+            retries: opts.retries,
             slots: Arc::new(Semaphore::new(opts.connections)),
             up: opts.limit_upload.map(RateLimit::new),
             down: opts.limit_download.map(RateLimit::new),
@@ -382,21 +394,49 @@ impl Store for S3Store {
 
     fn put_new<'a>(&'a self, key: &'a str, data: Bytes) -> BoxFuture<'a, StoreResult<()>> {
         async move {
-            // Look first: some S3-compatible servers ignore If-None-Match and would overwrite.
-            if self.exists(key).await? {
-                return Err(StoreError::AlreadyExists {
-                    store: self.describe(),
-                    key: key.to_string(),
-                });
-            }
-            match self.upload(key, data.clone(), PutMode::Create).await {
-                Err(StoreError::Io { message, .. })
-                    if message.contains("NotImplemented")
-                        || message.contains("not implemented") =>
-                {
-                    self.upload(key, data, PutMode::Overwrite).await
+            let exists = || StoreError::AlreadyExists {
+                store: self.describe(),
+                key: key.to_string(),
+            };
+            let mut attempt = 0;
+            loop {
+                // Look first: some S3-compatible servers ignore If-None-Match and would
+                // overwrite. After a lost answer the object found may be our own.
+                if self.exists(key).await? {
+                    if attempt > 0 && self.fetch(key, None).await? == data {
+                        return Ok(());
+                    }
+                    return Err(exists());
                 }
-                r => r,
+                match self.upload(key, data.clone(), PutMode::Create).await {
+                    Err(StoreError::Io { message, .. })
+                        if message.contains("NotImplemented")
+                            || message.contains("not implemented") =>
+                    {
+                        return self.upload(key, data, PutMode::Overwrite).await;
+                    }
+                    // object_store retries 5xx answers itself (its message then counts
+                    // them), but not a conditional PUT whose answer was lost to a reset or
+                    // a timeout (an "HTTP error": no answer), since it is not idempotent:
+                    // one lost answer would fail a whole backup at its lock. Retry here;
+                    // the look above tells whether the lost one landed.
+                    Err(StoreError::Io { message, .. })
+                        if attempt < self.retries
+                            && message.contains("HTTP error")
+                            && !message.contains("max_retries") =>
+                    {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
+                    }
+                    Err(StoreError::AlreadyExists { .. }) if attempt > 0 => {
+                        // Our earlier attempt landed (servers that honour If-None-Match).
+                        return match self.fetch(key, None).await {
+                            Ok(b) if b == data => Ok(()),
+                            _ => Err(exists()),
+                        };
+                    }
+                    r => return r,
+                }
             }
         }
         .boxed()

@@ -177,6 +177,7 @@ impl Fetch<'_> {
         // hundreds of workers must stay within the descriptor limit.
         let mut open: Option<(u32, File)> = None;
         let mut touched = Vec::new();
+        let mut buf = Vec::new();
         let blobs = plan.blobs.iter().map(|b| (b.id, b.loc)).collect();
         for span in crate::fetch::spans(blobs) {
             requests.fetch_add(1, Ordering::Relaxed);
@@ -184,13 +185,13 @@ impl Fetch<'_> {
                 let dests = dests[id];
                 let first = &self.files[dests[0].file as usize].path;
                 let name_file = |m: String| BackupError::Integrity(format!("{first}: {m}"));
-                let data = self
-                    .repo
-                    .open_blob(id, sealed, &place)
+                self.repo
+                    .open_blob_into(id, sealed, &place, loc.raw_len as usize, &mut buf)
                     .map_err(|e| match e {
                         BackupError::Integrity(m) => name_file(m),
                         other => other,
                     })?;
+                let data = &buf;
                 if data.len() != loc.raw_len as usize {
                     return Err(name_file(format!(
                         "chunk {} in {place} has {} bytes, the index says {}",
@@ -211,7 +212,7 @@ impl Fetch<'_> {
                             &mut open.insert((d.file, f)).1
                         }
                     };
-                    f.write_all_at(&data, d.offset)
+                    f.write_all_at(data, d.offset)
                         .map_err(|e| BackupError::io(path, e))?;
                     self.progress.advance(data.len() as u64);
                     touched.push(d.file);

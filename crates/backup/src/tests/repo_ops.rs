@@ -240,7 +240,10 @@ fn a_held_lock_is_refreshed_so_it_never_looks_stale() {
     let first = time(&repo);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while time(&repo) == first {
-        assert!(std::time::Instant::now() < deadline, "the lock was never rewritten");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lock was never rewritten"
+        );
         std::thread::sleep(every);
     }
     assert!(time(&repo) > first);

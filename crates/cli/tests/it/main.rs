@@ -5,6 +5,7 @@ mod anvil;
 mod backup;
 mod backup_crash;
 mod backup_pg;
+mod backup_s3;
 mod check;
 mod compare;
 mod dashboard;

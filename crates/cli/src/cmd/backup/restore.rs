@@ -117,6 +117,12 @@ pub async fn restore(a: RestoreArgs, config: Config) -> CmdResult {
             report.reused_bytes as f64 / 1048576.0,
             report.seconds
         );
+        if report.resumed_bytes > 0 {
+            say!(
+                "  resumed an interrupted restore: {:.1} MiB were already written",
+                report.resumed_bytes as f64 / 1048576.0
+            );
+        }
         for d in pg {
             say!("restored PostgreSQL database {d} with pg_restore");
         }
