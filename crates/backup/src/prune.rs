@@ -23,6 +23,8 @@ pub struct PruneReport {
     pub packs_written: usize,
     pub bytes_freed: u64,
     pub chunks_dropped: usize,
+    /// Temp files of killed writers (local repositories) removed.
+    pub temp_files_removed: usize,
 }
 
 pub fn forget(
@@ -53,9 +55,15 @@ pub fn forget(
     Ok(decisions)
 }
 
+/// Older than this, a temp file cannot belong to a live writer.
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
 pub fn prune(repo: &Repository, progress: &dyn Progress) -> Result<PruneReport> {
     let _lock = Lock::exclusive(repo, "prune", progress)?;
-    let mut report = PruneReport::default();
+    let mut report = PruneReport {
+        temp_files_removed: repo.block_on(repo.store().remove_stale_temp(STALE_TEMP))?,
+        ..Default::default()
+    };
     let mut used: HashSet<Id> = HashSet::new();
     for s in snapshots::list(repo)? {
         let chunks = s.snapshot.tree.iter().flat_map(|e| &e.chunks);

@@ -29,6 +29,9 @@ impl VerifyReport {
     }
 }
 
+/// A blob to re-read: its id, offset and length in its pack.
+type Listed<'a> = (&'a Id, u64, u32);
+
 /// `read_fraction`: `None` for structure only, `Some(1.0)` for every pack.
 pub fn verify(
     repo: &Repository,
@@ -83,7 +86,7 @@ pub fn verify(
         order.sort_by_key(|&i| *blake3::keyed_hash(&key, index.packs[i].as_bytes()).as_bytes());
         let n = ((order.len() as f64 * fraction).ceil() as usize).min(order.len());
         let chosen: HashSet<u32> = order[..n].iter().map(|&i| i as u32).collect();
-        let mut by_pack: HashMap<u32, Vec<(&Id, u64, u32)>> = HashMap::new();
+        let mut by_pack: HashMap<u32, Vec<Listed>> = HashMap::new();
         for (id, loc) in &index.chunks {
             if chosen.contains(&loc.pack) {
                 by_pack
@@ -96,38 +99,35 @@ pub fn verify(
             "verify",
             Some(chosen.iter().map(|&p| index.pack_sizes[p as usize]).sum()),
         );
-        for (&pack, blobs) in &by_pack {
-            let name = &index.packs[pack as usize];
-            r.packs_read += 1;
-            let data = match repo.get(&pack_key(name)) {
-                Ok(d) => d,
-                Err(e) => {
-                    r.problems.push(format!("pack {name}: {e}"));
-                    bad.extend(blobs.iter().map(|b| *b.0));
-                    continue;
-                }
-            };
-            if !data.starts_with(PACK_MAGIC)
-                || crate::pack::pack_header(&data)
-                    .map(crate::pack::pack_id)
-                    .as_deref()
-                    != Some(name.as_str())
-            {
-                r.problems
-                    .push(format!("pack {name}: content does not match its id"));
+        // Packs are read on `parallelism()` threads: on S3 one pack at a time would leave
+        // the link idle between requests.
+        let jobs: Vec<(&u32, &Vec<Listed>)> = by_pack.iter().collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let found = std::sync::Mutex::new((Vec::<String>::new(), Vec::<Id>::new(), 0usize));
+        std::thread::scope(|s| {
+            for _ in 0..repo.store().parallelism().min(jobs.len()).max(1) {
+                s.spawn(|| {
+                    let mut buf = Vec::new();
+                    while let Some(&(&pack, blobs)) =
+                        jobs.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        let (problems, damaged, chunks) =
+                            check_pack(repo, &index, pack, blobs, &mut buf);
+                        let mut f = found.lock().expect("not poisoned");
+                        f.0.extend(problems);
+                        f.1.extend(damaged);
+                        f.2 += chunks;
+                        drop(f);
+                        progress.advance(index.pack_sizes[pack as usize]);
+                    }
+                });
             }
-            for &(id, off, len) in blobs {
-                r.chunks_read += 1;
-                let slice = data
-                    .get(off as usize..(off + len as u64) as usize)
-                    .unwrap_or(&[]);
-                if let Err(e) = repo.open_blob(id, slice, &format!("pack {name}")) {
-                    r.problems.push(e.to_string());
-                    bad.insert(*id);
-                }
-            }
-            progress.advance(data.len() as u64);
-        }
+        });
+        let (problems, damaged, chunks_read) = found.into_inner().expect("not poisoned");
+        r.packs_read += jobs.len();
+        r.chunks_read += chunks_read;
+        r.problems.extend(problems);
+        bad.extend(damaged);
     }
     let mut damaged = BTreeSet::new();
     for s in &all {
@@ -171,4 +171,48 @@ pub fn verify(
     }
     r.damaged = damaged.into_iter().collect();
     Ok(r)
+}
+
+/// Reads one pack whole and re-opens every listed blob: (problems, damaged chunk ids,
+/// chunks read).
+fn check_pack(
+    repo: &Repository,
+    index: &crate::repo::Index,
+    pack: u32,
+    blobs: &[Listed],
+    buf: &mut Vec<u8>,
+) -> (Vec<String>, Vec<Id>, usize) {
+    let name = &index.packs[pack as usize];
+    let place = format!("pack {name}");
+    let data = match repo.get(&pack_key(name)) {
+        Ok(d) => d,
+        Err(e) => {
+            return (
+                vec![format!("pack {name}: {e}")],
+                blobs.iter().map(|b| *b.0).collect(),
+                0,
+            );
+        }
+    };
+    let mut problems = Vec::new();
+    let mut damaged = Vec::new();
+    if !data.starts_with(PACK_MAGIC)
+        || crate::pack::pack_header(&data)
+            .map(crate::pack::pack_id)
+            .as_deref()
+            != Some(name.as_str())
+    {
+        problems.push(format!("pack {name}: content does not match its id"));
+    }
+    for &(id, off, len) in blobs {
+        let slice = data
+            .get(off as usize..(off + len as u64) as usize)
+            .unwrap_or(&[]);
+        let raw_len = index.chunks.get(id).map_or(0, |l| l.raw_len as usize);
+        if let Err(e) = repo.open_blob_into(id, slice, &place, raw_len, buf) {
+            problems.push(e.to_string());
+            damaged.push(*id);
+        }
+    }
+    (problems, damaged, blobs.len())
 }

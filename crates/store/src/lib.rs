@@ -65,6 +65,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn stats(&self) -> TransferStats {
         TransferStats::default()
     }
+    /// Removes what killed writers left behind (temp files older than `age`); returns how
+    /// many. Stores whose writes are atomic on the server (S3) leave nothing visible.
+    fn remove_stale_temp(&self, _age: std::time::Duration) -> BoxFuture<'_, StoreResult<usize>> {
+        Box::pin(async { Ok(0) })
+    }
     /// How many transfers are worth running at once (a disk: a few; a network store: its
     /// connection count).
     fn parallelism(&self) -> usize {

@@ -190,6 +190,34 @@ impl Store for LocalStore {
         self.root.display().to_string()
     }
 
+    fn remove_stale_temp(&self, age: std::time::Duration) -> BoxFuture<'_, StoreResult<usize>> {
+        let s = self.clone();
+        blocking(move || {
+            let dir = s.root.join(TMP);
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+                Err(e) => return Err(s.err(TMP, e)),
+            };
+            let mut removed = 0;
+            for entry in entries.flatten() {
+                // A live writer renames its temp file within seconds; an old one is a
+                // killed writer's leftover.
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|a| a >= age);
+                if old && fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+        .boxed()
+    }
+
     fn put<'a>(&'a self, key: &'a str, data: Bytes) -> BoxFuture<'a, StoreResult<()>> {
         let (s, k) = (self.clone(), key.to_string());
         blocking(move || s.put_blocking(&k, &data, false)).boxed()

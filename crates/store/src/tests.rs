@@ -85,3 +85,25 @@ fn sizes_and_rates_parse() {
         assert!(e.contains(bad), "{bad}: {e}");
     }
 }
+
+#[tokio::test]
+async fn stale_temp_files_are_removed_fresh_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = LocalStore::new(dir.path());
+    s.put("a", Bytes::from_static(b"x")).await.unwrap();
+    let tmp = dir.path().join(".tmp");
+    std::fs::write(tmp.join("killed"), b"half a pack").unwrap();
+    std::fs::write(tmp.join("writing"), b"in flight").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(tmp.join("killed"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let hour = std::time::Duration::from_secs(3600);
+    assert_eq!(s.remove_stale_temp(hour).await.unwrap(), 1);
+    assert!(!tmp.join("killed").exists());
+    assert!(tmp.join("writing").exists(), "a live writer's file stays");
+    assert_eq!(&s.get("a").await.unwrap()[..], b"x");
+}

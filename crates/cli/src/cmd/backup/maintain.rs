@@ -129,6 +129,12 @@ fn print_prune(p: &nodewarden_backup::PruneReport) {
         p.chunks_dropped,
         p.bytes_freed as f64 / 1048576.0
     );
+    if p.temp_files_removed > 0 {
+        say!(
+            "  removed {} temp files left by killed writers",
+            p.temp_files_removed
+        );
+    }
 }
 
 #[derive(Debug, Args)]
