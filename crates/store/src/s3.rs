@@ -189,16 +189,40 @@ impl S3Store {
                 store: self.describe(),
                 key: key.to_string(),
             },
-            e => StoreError::Io {
+            e => {
+                // The top message says "error sending request"; the cause ("Connection
+                // refused", "dns error") is at the bottom of the chain.
+                let mut message = e.to_string();
+                let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    let text = c.to_string();
+                    if !message.contains(&text) {
+                        message = format!("{message}: {text}");
+                    }
+                    cause = c.source();
+                }
+                StoreError::Io {
+                    store: self.describe(),
+                    key: key.to_string(),
+                    // Server error bodies are XML over several lines: keep errors to one line.
+                    message: message.split_whitespace().collect::<Vec<_>>().join(" "),
+                }
+            }
+        }
+    }
+
+    /// A write answered "not found" means the bucket is missing, not the object.
+    fn put_err(&self, key: &str, e: object_store::Error) -> StoreError {
+        match e {
+            object_store::Error::NotFound { .. } => StoreError::Io {
                 store: self.describe(),
                 key: key.to_string(),
-                // Server error bodies are XML over several lines: keep errors to one line.
-                message: e
-                    .to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                message: format!(
+                    "the bucket `{}` does not exist (create it first, or check --s3-endpoint)",
+                    self.bucket
+                ),
             },
+            e => self.err(key, e),
         }
     }
 
@@ -228,7 +252,7 @@ impl S3Store {
         self.s3
             .put_opts(&path, PutPayload::from_bytes(data), opts)
             .await
-            .map_err(|e| self.err(key, e))?;
+            .map_err(|e| self.put_err(key, e))?;
         self.stats.bytes_up.fetch_add(len, Ordering::Relaxed);
         Ok(())
     }
@@ -241,7 +265,7 @@ impl S3Store {
             self.s3
                 .create_multipart(path)
                 .await
-                .map_err(|e| self.err(key, e))?
+                .map_err(|e| self.put_err(key, e))?
         };
         let ranges: Vec<Range<usize>> = (0..data.len())
             .step_by(self.part_size as usize)

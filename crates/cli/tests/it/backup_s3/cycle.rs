@@ -339,3 +339,45 @@ fn s3_multipart_packs() {
     assert_eq!(setup.s3.multipart_uploads(BUCKET), []);
     verify_read_data(&setup, &config);
 }
+
+#[test]
+fn s3_missing_bucket_and_dead_endpoint_are_named() {
+    let setup = Setup::new();
+    let endpoint = setup.s3.endpoint.clone();
+    let o = run_env(
+        &setup.env,
+        &[
+            "init",
+            "--repo",
+            "s3://no-such-bucket/x",
+            "--s3-endpoint",
+            &endpoint,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = one_line_error(&o);
+    assert!(
+        err.contains("the bucket `no-such-bucket` does not exist"),
+        "{err}"
+    );
+
+    // Nothing listens: the retries are quick, and the cause is named, not just
+    // "error sending request".
+    let dead = format!("http://127.0.0.1:{}", dead_port());
+    let started = std::time::Instant::now();
+    let o = run_env(
+        &setup.env,
+        &["snapshots", "--repo", "s3://bkt/x", "--s3-endpoint", &dead],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = one_line_error(&o);
+    assert!(
+        err.contains("s3://bkt/x") && err.contains("Connection refused"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "gave up after {:?}",
+        started.elapsed()
+    );
+}
