@@ -521,7 +521,8 @@ mod tests {
     #[test]
     fn bad_endpoints_and_limits_are_refused_before_object_store_sees_them() {
         let env = |k: &str| match k {
-            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("x".to_string()),
+            "AWS_ACCESS_KEY_ID" => Some("AKIAEXAMPLE".to_string()),
+            "AWS_SECRET_ACCESS_KEY" => Some("hunter2".to_string()),
             _ => None,
         };
         for (opts, want) in [
@@ -563,6 +564,11 @@ mod tests {
         };
         let s = S3Store::open_with_env("s3://bucket/p", &ok, &env).unwrap();
         assert_eq!(s.describe(), "s3://bucket/p");
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("hunter2"),
+            "the secret leaks through Debug: {shown}"
+        );
         assert!(s.is_remote());
     }
 }
