@@ -24,7 +24,8 @@ so are chunks it has. A destination that does not exist yet is created like the 
 An S3 destination must be encrypted. The destination's passphrase comes from
 NODEWARDEN_PASSWORD, --password-file or --key-file; the source's from
 NODEWARDEN_FROM_PASSWORD, --from-password-file or --from-key-file, and otherwise is the
-destination's. The S3 settings apply to both repositories. An interrupted copy, re-run,
+destination's. The S3 settings apply to both repositories, but --from-s3-endpoint and
+--from-s3-region set the source's apart (two providers). An interrupted copy, re-run,
 resumes: packs it already stored are not sent again.")]
 pub struct CopyArgs {
     /// The repository to read (a path, file:///path or s3://bucket/prefix).
@@ -48,6 +49,12 @@ pub struct CopyArgs {
     /// The source's key file.
     #[arg(long, value_name = "FILE", conflicts_with = "from_password_file")]
     pub from_key_file: Option<PathBuf>,
+    /// The source's S3 endpoint, when it differs from the destination's (--s3-endpoint).
+    #[arg(long, value_name = "URL")]
+    pub from_s3_endpoint: Option<String>,
+    /// The source's S3 region, when it differs from the destination's (--s3-region).
+    #[arg(long, value_name = "REGION")]
+    pub from_s3_region: Option<String>,
     /// A JSON report instead of text.
     #[arg(long)]
     pub json: bool,
@@ -57,12 +64,19 @@ pub struct CopyArgs {
 
 pub async fn copy(a: CopyArgs, config: Config) -> CmdResult {
     let remote = remote_options(&a.remote, config.repository.as_ref())?;
-    let open = |url: &str| -> Result<Arc<dyn nodewarden_store::Store>, Failure> {
-        nodewarden_store::open_url(url, &remote)
+    let mut from_remote = remote.clone();
+    if a.from_s3_endpoint.is_some() {
+        from_remote.endpoint = a.from_s3_endpoint.clone();
+    }
+    if a.from_s3_region.is_some() {
+        from_remote.region = a.from_s3_region.clone();
+    }
+    let open = |url: &str, remote| -> Result<Arc<dyn nodewarden_store::Store>, Failure> {
+        nodewarden_store::open_url(url, remote)
             .map(Arc::from)
             .map_err(Failure::usage)
     };
-    let (src_store, dst_store) = (open(&a.from)?, open(&a.to)?);
+    let (src_store, dst_store) = (open(&a.from, &from_remote)?, open(&a.to, &remote)?);
     let dst_secret = Secret::from_sources(a.key_file.as_deref(), a.password_file.as_deref())
         .map_err(Failure::usage)?;
     let src_secret = if a.from_key_file.is_some() || a.from_password_file.is_some() {

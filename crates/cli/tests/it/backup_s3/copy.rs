@@ -102,7 +102,21 @@ fn s3_copy_round_trip_keeps_ids_and_signatures() {
 
     let back = setup.path("back");
     let back_s = back.to_str().unwrap();
-    let r = copy(remote, back_s);
+    // The source's endpoint set apart: --s3-endpoint points nowhere, so only a source
+    // opened with --from-s3-endpoint can answer.
+    let nowhere = format!("http://127.0.0.1:{}", dead_port());
+    let r = json(&setup.nw(&[
+        "copy",
+        "--from",
+        remote,
+        "--to",
+        back_s,
+        "--from-s3-endpoint",
+        ep,
+        "--s3-endpoint",
+        &nowhere,
+        "--json",
+    ]));
     assert_eq!(r["created"], true, "{r}");
     assert_eq!(r["copied"].as_array().unwrap().len(), 2, "{r}");
     assert_eq!(listed(&setup.env, back_s), want);
