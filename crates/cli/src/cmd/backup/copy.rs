@@ -14,9 +14,9 @@ use crate::exit::{CmdResult, Failure};
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  nodewarden copy --from /var/backups/nodewarden --to s3://backups/znn --s3-endpoint http://minio:9000
-  nodewarden copy --from s3://backups/znn --to /srv/restore-repo latest
-  nodewarden copy --from /var/backups/nodewarden --to s3://backups/znn znn-main-h120345-1a2b3c4d-20250101T000000Z
+  nodewarden copy --from /var/backups/nw --to s3://backups/znn    every snapshot
+  nodewarden copy --from /var/backups/nw --to s3://backups/znn latest
+  nodewarden copy --from s3://backups/znn --to /srv/repo --s3-endpoint http://minio:9000
 
 Without SNAPSHOT every snapshot is copied; snapshots the destination has are skipped, and
 so are chunks it has. A destination that does not exist yet is created like the source

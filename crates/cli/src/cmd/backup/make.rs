@@ -15,6 +15,11 @@ Examples:
   NODEWARDEN_PASSWORD=... nodewarden init --repo /var/backups/nodewarden
   nodewarden init --repo file:///var/backups/plain        no passphrase: not encrypted
   nodewarden init --repo /srv/repo --key-file /etc/nodewarden/repo.key
+  nodewarden init --repo s3://backups/znn --s3-endpoint https://s3.example.net
+  nodewarden init --repo /srv/repo --pack-size 128MiB   fewer, larger objects
+
+An S3 repository must be encrypted; its keys come from AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY or ~/.aws/credentials (docs/REMOTE.md).
 
 The passphrase comes from NODEWARDEN_PASSWORD or --password-file, never from the command
 line. Without either (or --key-file) the repository is not encrypted. A key file is any 32+

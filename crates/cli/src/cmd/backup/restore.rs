@@ -16,11 +16,13 @@ Examples:
   nodewarden restore znn-main-h120345-1a2b3c4d-20250101T000000Z --target /tmp/check
   nodewarden restore 1a2b3c4d --target /root/.znn --delta --trust 5f0c...e1
   nodewarden restore latest --target /tmp/x --pg-into postgres://localhost/cmix_restored
+  nodewarden restore latest --repo s3://backups/znn --target /root/.znn    (a new host)
 
 The snapshot is written into a staging dir next to the target, every chunk checked, every
 file fsync'd, then swapped in with renames; the old dir is kept aside until that worked
 (with --node: until the node answers again; otherwise it is put back). Manifests with `..`,
-absolute paths or symlinks leaving the target are refused.")]
+absolute paths or symlinks leaving the target are refused. An interrupted restore, run
+again with the same snapshot and target, continues where it stopped.")]
 pub struct RestoreArgs {
     /// id, unique id prefix, name, or `latest`.
     pub snapshot: String,
