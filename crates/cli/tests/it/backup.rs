@@ -203,11 +203,7 @@ fn freeze_backup_of_a_running_sim_then_restore_brings_it_back_at_that_height() {
     std::fs::remove_dir_all(&copy).unwrap();
     let out = ok(&node.nw(&["verify", "--read-data"]));
     assert!(out.starts_with("ok:"), "{out}");
-    let leftovers: Vec<String> = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("nodewarden-"))
-        .collect();
+    let leftovers = nodewarden_leftovers(tmp.path());
     assert!(
         leftovers.is_empty(),
         "freeze, staging and old dirs are gone: {leftovers:?}"

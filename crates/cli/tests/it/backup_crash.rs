@@ -47,24 +47,6 @@ fn churn(dir: &Path, generation: u64) {
     .unwrap();
 }
 
-fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            if p.is_dir() {
-                stack.push(p);
-                out.insert(rel, Vec::new());
-            } else {
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
 struct Repo {
     path: String,
     tmp: PathBuf,
@@ -83,7 +65,7 @@ impl Repo {
 
     /// New snapshots were made from `data` as it is now.
     fn adopt(&mut self, data: &Path) {
-        let now = contents(data);
+        let now = dir_tree(data);
         for id in self.ids() {
             self.expected.entry(id).or_insert_with(|| now.clone());
         }
@@ -135,7 +117,7 @@ impl Repo {
                 &self.path,
             ]));
             assert!(
-                contents(&target) == *want,
+                dir_tree(&target) == *want,
                 "round {round}: snapshot {id} restores different data"
             );
             std::fs::remove_dir_all(&target).unwrap();

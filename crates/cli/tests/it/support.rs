@@ -19,7 +19,12 @@ pub fn bin() -> Command {
 /// Run the binary to completion with a hard time limit. Output is collected on another
 /// thread while the child runs, so a chatty command cannot block on a full pipe.
 pub fn run(args: &[&str]) -> Output {
-    let child = bin()
+    run_command(bin(), args)
+}
+
+/// [`run`] for a prepared command (an environment set, say).
+pub fn run_command(mut cmd: Command, args: &[&str]) -> Output {
+    let child = cmd
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -426,4 +431,38 @@ pub fn repo_with_snapshot(dir: &Path, node: &str) -> PathBuf {
     ]);
     assert!(made.status.success(), "{}", stderr(&made));
     repo
+}
+
+/// Every file and directory under `dir` (relative path → bytes; empty for directories),
+/// plus symlink targets.
+pub fn dir_tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.file_type().is_symlink() {
+                let t = std::fs::read_link(&p).unwrap();
+                out.insert(format!("{rel} ->"), t.to_string_lossy().as_bytes().to_vec());
+            } else if meta.is_dir() {
+                stack.push(p);
+                out.insert(format!("{rel}/"), Vec::new());
+            } else {
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Entries of `dir` named like nodewarden's freeze, staging, aside dirs and journals: a
+/// finished command leaves none.
+pub fn nodewarden_leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("nodewarden-"))
+        .collect()
 }

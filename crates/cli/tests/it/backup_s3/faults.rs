@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     BUCKET, Setup, assert_only_repository_objects, bytes_in, json, noise, one_line_error,
-    random_tree, restore_same, snapshots, tree, verify_read_data,
+    random_tree, restore_same, snapshots, verify_read_data,
 };
 use crate::backup::ok;
 use crate::s3::*;
@@ -96,7 +96,7 @@ fn s3_retry_budget_names_the_object() {
     ));
     let good_copy = setup.path("good");
     std::fs::create_dir_all(&good_copy).unwrap();
-    for (rel, bytes) in tree(&data) {
+    for (rel, bytes) in dir_tree(&data) {
         let p = good_copy.join(rel.trim_end_matches('/'));
         if rel.ends_with('/') {
             std::fs::create_dir_all(&p).unwrap();

@@ -122,32 +122,8 @@ fn random_tree(dir: &Path, seed: u64, mib: usize) {
     std::fs::write(dir.join("empty"), b"").unwrap();
 }
 
-/// Every file and directory under `dir` (relative path → bytes; empty for directories),
-/// plus symlink targets.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            let meta = std::fs::symlink_metadata(&p).unwrap();
-            if meta.file_type().is_symlink() {
-                let t = std::fs::read_link(&p).unwrap();
-                out.insert(format!("{rel} ->"), t.to_string_lossy().as_bytes().to_vec());
-            } else if meta.is_dir() {
-                stack.push(p);
-                out.insert(format!("{rel}/"), Vec::new());
-            } else {
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
 fn bytes_in(dir: &Path) -> u64 {
-    tree(dir)
+    dir_tree(dir)
         .iter()
         .filter(|(k, _)| !k.ends_with(" ->"))
         .map(|(_, v)| v.len() as u64)
@@ -156,7 +132,7 @@ fn bytes_in(dir: &Path) -> u64 {
 
 /// `a` and `b` hold the same tree; names the first difference otherwise.
 fn assert_same_tree(a: &Path, b: &Path) {
-    let (ta, tb) = (tree(a), tree(b));
+    let (ta, tb) = (dir_tree(a), dir_tree(b));
     let ka: BTreeSet<_> = ta.keys().collect();
     let kb: BTreeSet<_> = tb.keys().collect();
     assert_eq!(

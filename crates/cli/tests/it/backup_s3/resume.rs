@@ -199,11 +199,7 @@ fn s3_interrupted_restore_resumes() {
     );
     assert!(first_gets >= 2, "{first_gets}");
     assert_same_tree(&data, &target);
-    let leftovers: Vec<String> = std::fs::read_dir(setup.tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("nodewarden-"))
-        .collect();
+    let leftovers = nodewarden_leftovers(setup.tmp.path());
     assert!(
         leftovers.is_empty(),
         "staging and journal are gone: {leftovers:?}"

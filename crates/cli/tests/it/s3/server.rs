@@ -2,7 +2,6 @@
 //! [`run_env`]).
 use std::fmt::Write as _;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -211,28 +210,9 @@ pub fn command(env: &[(&str, String)]) -> Command {
     c
 }
 
-/// [`crate::support::run`] with an environment (see [`command`]): runs to completion
-/// within 120 s, output collected while it runs.
+/// [`crate::support::run`] with an environment (see [`command`]).
 pub fn run_env(env: &[(&str, String)], args: &[&str]) -> Output {
-    let child = command(env)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn nodewarden");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(out) => out.expect("output"),
-        Err(_) => {
-            // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            panic!("nodewarden {args:?} did not finish within 120s");
-        }
-    }
+    crate::support::run_command(command(env), args)
 }
 
 fn object_path(bucket: &str, key: &str) -> String {
