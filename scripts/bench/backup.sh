@@ -24,11 +24,7 @@ trap cleanup EXIT
 export NODEWARDEN_PASSWORD=bench RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
 export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
 
-if [ ! -f "$work/data0/db/CURRENT" ]; then
-  nw_log "generating a ${SIZE_MIB} MiB chain-like data dir in $work/data0"
-  rm -rf "$work/data0"
-  gen "$work/data0" $((SIZE_MIB << 20)) 7
-fi
+chain_data "$work/data0" "$SIZE_MIB"
 data_bytes=$(du -sb "$work/data0" | cut -f1)
 data_files=$(find "$work/data0" -type f | wc -l)
 

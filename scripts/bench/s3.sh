@@ -26,11 +26,7 @@ trap cleanup EXIT
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1
 export NODEWARDEN_PASSWORD=bench RESTIC_PASSWORD=bench
 
-if [ ! -f "$work/data0/db/CURRENT" ]; then
-  nw_log "generating a ${SIZE_MIB} MiB chain-like data dir in $work/data0"
-  rm -rf "$work/data0"
-  gen "$work/data0" $((SIZE_MIB << 20)) 7
-fi
+chain_data "$work/data0" "$SIZE_MIB"
 data_bytes=$(du -sb "$work/data0" | cut -f1)
 data_files=$(find "$work/data0" -type f | wc -l)
 

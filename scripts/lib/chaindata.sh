@@ -56,3 +56,12 @@ for name in ("000099.log", "MANIFEST-000098"):
 PY
 }
 
+
+# chain_data DIR SIZE_MIB: generates DIR once (seed 7) and reuses it on later runs.
+chain_data() {
+  if [ ! -f "$1/db/CURRENT" ]; then
+    nw_log "generating a $2 MiB chain-like data dir in $1"
+    rm -rf "$1"
+    gen "$1" $(($2 << 20)) 7
+  fi
+}

@@ -6,7 +6,7 @@
 //! a killed copy resumes like a killed backup (checkpointed index, adopted orphan packs).
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::crypto::Id;
@@ -99,6 +99,7 @@ pub fn copy(
 
     let packs: Vec<(u32, Vec<(Id, Loc)>)> = by_pack.into_iter().collect();
     let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
     let readers = src.store().parallelism();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Blob>>(2 * readers);
     let failed: Mutex<Option<BackupError>> = Mutex::new(None);
@@ -107,10 +108,14 @@ pub fn copy(
         let workers: Vec<_> = (0..readers)
             .map(|_| {
                 let tx = tx.clone();
-                let (next, failed, packs, src_index) = (&next, &failed, &packs, &src_index);
+                let (next, stop, failed, packs, src_index) =
+                    (&next, &stop, &failed, &packs, &src_index);
                 s.spawn(move || {
                     while let Some((pack, blobs)) = packs.get(next.fetch_add(1, Ordering::Relaxed))
                     {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
                         let name = src_index.packs[*pack as usize].as_str();
                         for span in crate::fetch::spans(blobs.clone()) {
                             let r = crate::fetch::read_span(src, name, &span, |id, loc, sealed| {
@@ -131,8 +136,8 @@ pub fn copy(
                             });
                             if let Err(e) = r {
                                 failed.lock().expect("not poisoned").get_or_insert(e);
-                                // Let the others stop at their next pack.
-                                next.store(usize::MAX / 2, Ordering::Relaxed);
+                                // The others stop at their next pack.
+                                stop.store(true, Ordering::Relaxed);
                                 return;
                             }
                         }

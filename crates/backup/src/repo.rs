@@ -39,11 +39,42 @@ pub struct Index {
     pub pack_sizes: Vec<u64>,
     pub chunks: HashMap<Id, Loc>,
     pub files: Vec<String>,
+    /// Pack id → its number in `packs`, so a pack named by two files is listed once.
+    pack_no: HashMap<String, u32>,
 }
 
 impl Index {
     pub fn pack_of(&self, loc: &Loc) -> &str {
         &self.packs[loc.pack as usize]
+    }
+
+    /// Merges one index file (stored under `key`) into the index.
+    pub fn add(&mut self, key: &str, file: IndexFile) -> Result<()> {
+        self.files.push(key.to_string());
+        for p in file.packs {
+            let no = match self.pack_no.get(&p.id) {
+                Some(&no) => no,
+                None => {
+                    let no = self.packs.len() as u32;
+                    self.pack_no.insert(p.id.clone(), no);
+                    self.packs.push(p.id);
+                    self.pack_sizes.push(p.size);
+                    no
+                }
+            };
+            for b in p.blobs {
+                let id = parse_id(&b.id).ok_or_else(|| {
+                    BackupError::Integrity(format!("{key}: bad blob id `{}`", b.id))
+                })?;
+                self.chunks.entry(id).or_insert(Loc {
+                    pack: no,
+                    offset: b.offset,
+                    length: b.length as u32,
+                    raw_len: b.raw_len as u32,
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -233,28 +264,9 @@ impl Repository {
 
     pub fn load_index(&self) -> Result<Index> {
         let mut index = Index::default();
-        let mut pack_no: HashMap<String, u32> = HashMap::new();
         for meta in self.list("index/")? {
             let file: IndexFile = self.load(&meta.key)?;
-            index.files.push(meta.key.clone());
-            for p in file.packs {
-                let no = *pack_no.entry(p.id.clone()).or_insert_with(|| {
-                    index.packs.push(p.id.clone());
-                    index.pack_sizes.push(p.size);
-                    (index.packs.len() - 1) as u32
-                });
-                for b in p.blobs {
-                    let id = parse_id(&b.id).ok_or_else(|| {
-                        BackupError::Integrity(format!("{}: bad blob id `{}`", meta.key, b.id))
-                    })?;
-                    index.chunks.entry(id).or_insert(Loc {
-                        pack: no,
-                        offset: b.offset,
-                        length: b.length as u32,
-                        raw_len: b.raw_len as u32,
-                    });
-                }
-            }
+            index.add(&meta.key, file)?;
         }
         Ok(index)
     }
@@ -270,90 +282,77 @@ impl Repository {
     }
 
     pub fn open_blob(&self, id: &Id, sealed: &[u8], place: &str) -> Result<Vec<u8>> {
-        let plain = self.keys.open(sealed, &blob_what(id, place))?;
-        self.decode_checked(id, &plain, place)
+        let mut out = Vec::new();
+        self.open_blob_into(id, sealed, place, &mut out)?;
+        Ok(out)
     }
 
-    /// [`Repository::open_blob`] into `out`, reusing its allocation (and a per-thread zstd
-    /// context): the restore hot path. `raw_len` (from the index) sizes the output.
+    /// [`Repository::open_blob`] into `out`, reusing its allocation and the thread's
+    /// decryption buffer and zstd context: the restore and verify hot path.
     pub fn open_blob_into(
         &self,
         id: &Id,
         sealed: &[u8],
         place: &str,
-        raw_len: usize,
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let what = || blob_what(id, place);
-        self.keys.open_into(sealed, &what(), out)?;
-        match out.first().copied() {
-            Some(BLOB_RAW) => {
-                out.copy_within(1.., 0);
-                out.pop();
-            }
-            Some(BLOB_ZSTD) => UNZSTD.with(|cell| {
-                let (dctx, scratch) = &mut *cell.borrow_mut();
-                scratch.clear();
-                scratch.reserve(raw_len);
-                dctx.decompress_to_buffer(&out[1..], scratch)
-                    .map_err(|e| BackupError::Integrity(format!("{}: {e}", what())))?;
-                std::mem::swap(out, scratch);
-                Ok::<(), BackupError>(())
-            })?,
-            Some(f) => {
-                return Err(BackupError::Integrity(format!(
-                    "{}: unknown flag {f}",
-                    what()
-                )));
-            }
-            None => return Err(BackupError::Integrity(format!("{}: empty blob", what()))),
-        }
-        if self.keys.chunk_id(out) != *id {
-            return Err(BackupError::Integrity(format!(
-                "{}: content does not match its id",
-                what()
-            )));
-        }
-        Ok(())
+        SCRATCH.with(|cell| {
+            let (dctx, plain) = &mut *cell.borrow_mut();
+            self.keys.open_into(sealed, &blob_what(id, place), plain)?;
+            self.unpack(id, plain, place, dctx, out)
+        })
     }
 
     /// Opens a blob and checks it against its id, but returns it as stored (`flag ‖
     /// payload`): `copy` re-seals that for another repository without recompressing.
     pub fn open_blob_stored(&self, id: &Id, sealed: &[u8], place: &str) -> Result<Vec<u8>> {
         let plain = self.keys.open(sealed, &blob_what(id, place))?;
-        self.decode_checked(id, &plain, place)?;
+        SCRATCH.with(|cell| {
+            let (dctx, out) = &mut *cell.borrow_mut();
+            self.unpack(id, &plain, place, dctx, out)
+        })?;
         Ok(plain)
     }
 
-    fn decode_checked(&self, id: &Id, plain: &[u8], place: &str) -> Result<Vec<u8>> {
+    /// `flag ‖ payload` → the chunk in `out`, checked against its id.
+    fn unpack(
+        &self,
+        id: &Id,
+        plain: &[u8],
+        place: &str,
+        dctx: &mut zstd::bulk::Decompressor<'static>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let what = || blob_what(id, place);
+        let bad = |m: String| BackupError::Integrity(format!("{}: {m}", what()));
         let (flag, payload) = plain
             .split_first()
-            .ok_or_else(|| BackupError::Integrity(format!("{}: empty blob", what())))?;
-        let data = match *flag {
-            BLOB_RAW => payload.to_vec(),
-            BLOB_ZSTD => zstd::stream::decode_all(payload)
-                .map_err(|e| BackupError::Integrity(format!("{}: {e}", what())))?,
-            f => {
-                return Err(BackupError::Integrity(format!(
-                    "{}: unknown flag {f}",
-                    what()
-                )));
+            .ok_or_else(|| bad("empty blob".into()))?;
+        out.clear();
+        match *flag {
+            BLOB_RAW => out.extend_from_slice(payload),
+            BLOB_ZSTD => {
+                // Our frames carry their content size: one exact allocation, one pass.
+                let size = zstd::zstd_safe::get_frame_content_size(payload)
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| bad("zstd frame without a content size".into()))?;
+                out.reserve(size as usize);
+                dctx.decompress_to_buffer(payload, out)
+                    .map_err(|e| bad(e.to_string()))?;
             }
-        };
-        if self.keys.chunk_id(&data) != *id {
-            return Err(BackupError::Integrity(format!(
-                "{}: content does not match its id",
-                what()
-            )));
+            f => return Err(bad(format!("unknown flag {f}"))),
         }
-        Ok(data)
+        if self.keys.chunk_id(out) != *id {
+            return Err(bad("content does not match its id".into()));
+        }
+        Ok(())
     }
 }
 
 thread_local! {
-    /// One decompression context and output buffer per thread, reused chunk after chunk.
-    static UNZSTD: std::cell::RefCell<(zstd::bulk::Decompressor<'static>, Vec<u8>)> =
+    /// Per thread, reused chunk after chunk: a zstd context and a buffer for plaintext.
+    static SCRATCH: std::cell::RefCell<(zstd::bulk::Decompressor<'static>, Vec<u8>)> =
         std::cell::RefCell::new((
             zstd::bulk::Decompressor::new().expect("a zstd context allocates"),
             Vec::new(),

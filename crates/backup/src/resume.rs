@@ -47,12 +47,12 @@ pub fn adopt_orphans(repo: &Repository, index: &mut Index, progress: &dyn Progre
         return Ok(0);
     }
     let n = file.packs.len() as u64;
-    repo.save("index", &file)?;
+    let id = repo.save("index", &file)?;
     progress.note(&format!(
         "resuming: {n} packs ({:.1} MiB) stored by an interrupted backup are reused, not sent again",
         bytes as f64 / (1 << 20) as f64
     ));
-    *index = repo.load_index()?;
+    index.add(&format!("index/{id}"), file)?;
     Ok(n)
 }
 

@@ -208,8 +208,7 @@ fn check_pack(
         let slice = data
             .get(off as usize..(off + len as u64) as usize)
             .unwrap_or(&[]);
-        let raw_len = index.chunks.get(id).map_or(0, |l| l.raw_len as usize);
-        if let Err(e) = repo.open_blob_into(id, slice, &place, raw_len, buf) {
+        if let Err(e) = repo.open_blob_into(id, slice, &place, buf) {
             problems.push(e.to_string());
             damaged.push(*id);
         }

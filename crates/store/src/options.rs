@@ -67,19 +67,19 @@ impl RemoteOptions {
         }
         if self.connections == 0 || self.connections > 256 {
             return Err(StoreError::Url(format!(
-                "--connections {}: expected 1 to 256",
+                "--connections {} (or [repository] connections): expected 1 to 256",
                 self.connections
             )));
         }
         if self.part_size < MIN_PART_SIZE || self.part_size > (5 << 30) {
             return Err(StoreError::Url(format!(
-                "part size {} bytes: S3 parts are 5 MiB to 5 GiB",
+                "[repository] part_size {} bytes: S3 parts are 5 MiB to 5 GiB",
                 self.part_size
             )));
         }
         for (what, v) in [
-            ("--limit-upload", self.limit_upload),
-            ("--limit-download", self.limit_download),
+            ("--limit-upload (limit_upload)", self.limit_upload),
+            ("--limit-download (limit_download)", self.limit_download),
         ] {
             if v == Some(0) {
                 return Err(StoreError::Url(format!(

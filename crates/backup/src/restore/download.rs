@@ -186,7 +186,7 @@ impl Fetch<'_> {
                 let first = &self.files[dests[0].file as usize].path;
                 let name_file = |m: String| BackupError::Integrity(format!("{first}: {m}"));
                 self.repo
-                    .open_blob_into(id, sealed, &place, loc.raw_len as usize, &mut buf)
+                    .open_blob_into(id, sealed, &place, &mut buf)
                     .map_err(|e| match e {
                         BackupError::Integrity(m) => name_file(m),
                         other => other,
