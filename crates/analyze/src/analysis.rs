@@ -3,8 +3,8 @@
 
 use crate::cost::{HeightCost, ProgressPoint};
 use crate::eta::EtaMethod;
-use crate::sample::SyncState;
 use crate::stall::Stall;
+use nodewarden_model::SyncState;
 use serde::{Deserialize, Serialize};
 
 /// Where an open stall began.

@@ -3,8 +3,8 @@
 use crate::analysis::{Analysis, LiveState};
 use crate::error::AnalyzeError;
 use crate::options::AnalyzeOptions;
-use crate::sample::Sample;
 use crate::tracker::NodeTracker;
+use nodewarden_model::Sample;
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::io::Read;

@@ -9,8 +9,8 @@ use crate::error::AnalyzeError;
 use crate::parse::{
     parse_f64, parse_i64, parse_non_negative_f64, parse_state, parse_u32, parse_u64, set_string,
 };
-use crate::sample::{CSV_COLUMNS, Sample};
 use memchr::{memchr, memchr_iter};
+use nodewarden_model::{CSV_COLUMNS, Sample};
 use std::io::{self, Read};
 
 /// Opens a CSV stream of samples; the header is read and checked immediately.
@@ -410,7 +410,7 @@ impl Fields<'_> {
 mod tests {
     use super::*;
     use crate::csv_write::write_csv;
-    use crate::sample::SyncState;
+    use nodewarden_model::SyncState;
 
     fn header() -> String {
         CSV_COLUMNS.join(",")

@@ -1,7 +1,7 @@
 //! CSV export of samples (DESIGN.md §4: header row, empty field = missing).
 
 use crate::error::AnalyzeError;
-use crate::sample::{CSV_COLUMNS, Sample};
+use nodewarden_model::{CSV_COLUMNS, Sample};
 use std::io::Write;
 
 /// Writes `samples` as CSV with a header row and returns the writer. See [`CsvWriter`].

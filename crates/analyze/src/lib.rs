@@ -1,5 +1,5 @@
 //! Sync analytics for nodewarden: rate, ETA, stall windows, cost by height range and A/B
-//! comparison, from samples (DESIGN.md §4). Streaming and memory-bounded; never prints.
+//! comparison, from samples (the columns of docs/ANALYSIS.md). Streaming and memory-bounded; never prints.
 //!
 //! * Live: feed samples to an [`Analyzer`] (or a [`NodeTracker`]) and read a [`LiveState`]
 //!   on every tick.
@@ -22,7 +22,6 @@ mod options;
 mod parallel;
 mod parse;
 mod rate;
-mod sample;
 mod stall;
 pub mod synth;
 mod tracker;
@@ -35,7 +34,7 @@ pub use csv_read::{CsvReader, read_csv};
 pub use csv_write::{CsvWriter, write_csv};
 pub use error::AnalyzeError;
 pub use eta::EtaMethod;
+pub use nodewarden_model::{CSV_COLUMNS, ParseStateError, Sample, SyncState};
 pub use options::{AnalyzeOptions, StallAfter};
-pub use sample::{CSV_COLUMNS, ParseStateError, Sample, SyncState};
 pub use stall::{Stall, StallCause};
 pub use tracker::NodeTracker;

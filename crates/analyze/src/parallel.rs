@@ -18,11 +18,15 @@ use crate::analyzer::Analyzer;
 use crate::csv_read::{CsvReader, Layout, read_csv};
 use crate::error::AnalyzeError;
 use crate::options::AnalyzeOptions;
-use crate::sample::Sample;
+use nodewarden_model::Sample;
 
 const CHUNK: usize = 1 << 20;
-const BUFFERS: usize = 8;
-const WORKERS: usize = 2;
+
+/// Parser threads: one per core. The caller's thread feeds the trackers meanwhile, and
+/// parsing is the larger share of the work, so every core parses.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 32))
+}
 /// A chunk that finds no record end within this much gets handed over as it is, and the
 /// parser reports the broken record with its line.
 const MAX_RECORD: usize = 64 << 20;
@@ -58,18 +62,22 @@ fn analyze_chunked<R: Read + Send>(
 ) -> Result<Vec<Analysis>, AnalyzeError> {
     let (layout, header_lines, rest, src) = read_csv(reader)?.skip_head_hash().into_parts();
     let mut analyzer = Analyzer::new(opts.clone());
+    let workers = workers();
+    // Enough chunks in flight to keep every parser busy while the oldest waits to be fed in
+    // order; a fixed pool bounds memory to `buffers` MiB.
+    let buffers = (workers * 4).max(8);
     let (pool_tx, pool_rx) = mpsc::channel::<Vec<u8>>();
-    for _ in 0..BUFFERS {
+    for _ in 0..buffers {
         let _ = pool_tx.send(Vec::new());
     }
-    let (work_tx, work_rx) = mpsc::sync_channel::<Chunk>(BUFFERS);
+    let (work_tx, work_rx) = mpsc::sync_channel::<Chunk>(buffers);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = mpsc::channel::<Parsed>();
     let (spare_tx, spare_rx) = mpsc::channel::<Vec<Sample>>();
     let spare_rx = Arc::new(Mutex::new(spare_rx));
     std::thread::scope(|scope| {
         let cutter = scope.spawn(move || cut(src, rest, chunk, &pool_rx, &work_tx));
-        for _ in 0..WORKERS {
+        for _ in 0..workers {
             let (work_rx, done_tx, spare_rx) = (work_rx.clone(), done_tx.clone(), spare_rx.clone());
             scope.spawn(move || parse_chunks(layout, &work_rx, &done_tx, &spare_rx));
         }
@@ -245,7 +253,7 @@ mod tests {
     use super::*;
     use crate::analyzer::analyze;
     use crate::csv_write::write_csv;
-    use crate::sample::SyncState;
+    use nodewarden_model::SyncState;
     use proptest::prelude::*;
 
     /// What a sequential read gives: the analysis, or the first error's line.

@@ -1,7 +1,7 @@
 //! Field parsers for the CSV reader, hand-rolled because they run 13 times per row on
 //! multi-gigabyte exports and the generic parsers dominated the profile.
 
-use crate::sample::{ParseStateError, SyncState};
+use nodewarden_model::{ParseStateError, SyncState};
 
 fn show(b: &[u8]) -> String {
     let s = String::from_utf8_lossy(b);

@@ -7,7 +7,7 @@
 //! (constant memory) and records the truth: when the target was reached, and where each
 //! event really started and ended.
 
-use crate::sample::{Sample, SyncState};
+use nodewarden_model::{Sample, SyncState};
 
 /// Heights up to `until` (exclusive) cost `spb_start` seconds per block at the phase start,
 /// changing linearly to `spb_end` at its end.

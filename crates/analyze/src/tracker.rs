@@ -8,8 +8,8 @@ use crate::eta::{self, Eta, EtaInput};
 use crate::history::HeightHistory;
 use crate::options::{AnalyzeOptions, StallAfter};
 use crate::rate::Pace;
-use crate::sample::{Sample, SyncState};
 use crate::stall::{Delta, Observation, Stall, StallDetector, StallEvent, Step};
+use nodewarden_model::{Sample, SyncState};
 
 /// A cumulative counter; a decrease is a process restart, after which the new value is
 /// what accumulated since the restart.

@@ -178,6 +178,6 @@ pub struct DemoArgs {
     pub live: LiveArgs,
 }
 
-fn parse_kind(s: &str) -> Result<Kind, String> {
+fn parse_kind(s: &str) -> Result<Kind, nodewarden_model::ParseKindError> {
     s.parse()
 }

@@ -5,8 +5,8 @@ mod read;
 mod schema;
 mod write;
 
-pub use read::{RunInfo, Store};
-pub use write::{Recorder, RunChoice, SampleRow};
+pub use read::{Recording, RunInfo};
+pub use write::{Recorder, RunChoice};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {

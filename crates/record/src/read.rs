@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use nodewarden_analyze::{Sample, SyncState};
+use nodewarden_model::{Sample, SyncState};
 use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::RecordError;
@@ -18,13 +18,13 @@ pub struct RunInfo {
 }
 
 /// Read access to a recording (opened read-only, so `report` can run beside `watch`).
-pub struct Store {
+pub struct Recording {
     conn: Connection,
     path: PathBuf,
 }
 
-impl Store {
-    pub fn open(path: &Path) -> Result<Store, RecordError> {
+impl Recording {
+    pub fn open(path: &Path) -> Result<Recording, RecordError> {
         if !path.is_file() {
             return Err(RecordError::Invalid {
                 path: path.display().to_string(),
@@ -38,7 +38,7 @@ impl Store {
                 source,
             },
         )?;
-        let store = Store {
+        let store = Recording {
             conn,
             path: path.to_path_buf(),
         };

@@ -1,6 +1,7 @@
-use nodewarden_analyze::{Sample, SyncState};
+use nodewarden_model::{Sample, SyncState};
 
-use crate::{Recorder, RunChoice, SampleRow, Store};
+use crate::{Recorder, Recording, RunChoice};
+use nodewarden_model::SampleRow;
 
 fn row(t: i64, node: &str, current: Option<u64>) -> SampleRow {
     let mut s = Sample::new(
@@ -43,7 +44,7 @@ fn record_then_read_back_exactly() {
     }
     // Readable while the writer still runs (WAL).
     rec.flush().unwrap();
-    let store = Store::open(&path).unwrap();
+    let store = Recording::open(&path).unwrap();
     let run = store.resolve("latest").unwrap();
     assert_eq!(run.samples, 2000);
     assert!(run.name.starts_with("run-"));
@@ -79,7 +80,7 @@ fn named_runs_continue_and_new_runs_do_not() {
     }
     let rec = Recorder::open(&path, RunChoice::New, "0.1.0").unwrap();
     rec.close().unwrap();
-    let store = Store::open(&path).unwrap();
+    let store = Recording::open(&path).unwrap();
     let runs = store.runs().unwrap();
     assert_eq!(runs.len(), 2);
     assert_eq!((runs[0].name.as_str(), runs[0].samples), ("ab-test", 2));
@@ -95,13 +96,13 @@ fn dropping_the_recorder_commits() {
         let rec = Recorder::open(&path, RunChoice::New, "0.1.0").unwrap();
         rec.record(row(5, "a", Some(9))).unwrap();
     }
-    let store = Store::open(&path).unwrap();
+    let store = Recording::open(&path).unwrap();
     assert_eq!(store.resolve("latest").unwrap().samples, 1);
-    assert!(Store::open(&dir.path().join("missing.db")).is_err());
+    assert!(Recording::open(&dir.path().join("missing.db")).is_err());
     std::fs::write(
         dir.path().join("junk.db"),
         b"not sqlite at all, not at all, not even close",
     )
     .unwrap();
-    assert!(Store::open(&dir.path().join("junk.db")).is_err());
+    assert!(Recording::open(&dir.path().join("junk.db")).is_err());
 }

@@ -3,7 +3,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use nodewarden_analyze::Sample;
+use nodewarden_model::SampleRow;
 use rusqlite::{Connection, params};
 
 use crate::{RecordError, schema};
@@ -15,15 +15,6 @@ pub enum RunChoice {
     New,
     /// Continue the run of that name, or start it if the file has none.
     Named(String),
-}
-
-/// A sample plus what the recorder keeps beyond the CSV contract.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SampleRow {
-    pub sample: Sample,
-    pub error: Option<String>,
-    pub latency_ms: Option<f64>,
-    pub steal_percent: Option<f64>,
 }
 
 enum Msg {

@@ -1,5 +1,5 @@
 //! One line per node for the live view (terminal) and the periodic log (not a terminal).
-use nodewarden_watch::NodeView;
+use nodewarden_model::NodeView;
 
 use crate::format::{age, bytes, count, percent};
 

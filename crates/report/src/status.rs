@@ -1,4 +1,4 @@
-use nodewarden_watch::NodeReport;
+use nodewarden_model::NodeReport;
 
 use crate::format::{age, count, percent};
 

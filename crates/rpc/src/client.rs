@@ -22,7 +22,7 @@ pub enum KindSpec {
 }
 
 impl std::str::FromStr for KindSpec {
-    type Err = String;
+    type Err = nodewarden_model::ParseKindError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.eq_ignore_ascii_case("auto") {
             Ok(KindSpec::Auto)

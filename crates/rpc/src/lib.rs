@@ -5,7 +5,6 @@ mod client;
 mod detect;
 mod error;
 mod json;
-mod kind;
 mod status;
 mod transport;
 
@@ -16,8 +15,8 @@ pub mod zenon;
 pub use client::{ChainClient, KindSpec, client_for, connect, timed_status};
 pub use detect::detect;
 pub use error::{ErrorKind, RpcError};
-pub use kind::Kind;
-pub use status::{Head, Status, SyncState, default_max_head_age};
+pub use nodewarden_model::{Kind, SyncState};
+pub use status::{Head, Status, default_max_head_age};
 pub use transport::{CallResult, JsonRpcError, Transport, parse_envelope};
 
 #[cfg(test)]

@@ -2,31 +2,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::Kind;
-
-/// What the node says about its own sync, normalised across dialects. Whether it is really
-/// synced is [`Status::synced`], derived from heights, peers and head age.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SyncState {
-    Unknown,
-    Syncing,
-    /// The node reports it has caught up.
-    Done,
-    /// zenon state 3, or a substrate node with no peers that should have some.
-    NotEnoughPeers,
-}
-
-impl SyncState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SyncState::Unknown => "unknown",
-            SyncState::Syncing => "syncing",
-            SyncState::Done => "done",
-            SyncState::NotEnoughPeers => "not-enough-peers",
-        }
-    }
-}
+use nodewarden_model::{Kind, SyncState};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Head {
@@ -59,7 +35,7 @@ pub fn default_max_head_age(kind: Kind) -> Duration {
 }
 
 impl Status {
-    /// "Synced" is derived, never trusted blindly (DESIGN.md §3): heights caught up, peers
+    /// "Synced" is derived, never trusted blindly: heights caught up, peers
     /// present, and a head younger than `max_head_age`.
     pub fn synced(&self, now: SystemTime, max_head_age: Duration) -> bool {
         if self.peers == Some(0) || self.state == SyncState::NotEnoughPeers {

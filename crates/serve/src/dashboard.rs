@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use nodewarden_analyze::{AnalyzeOptions, NodeTracker, Run, Sample, compare, write_csv};
-use nodewarden_record::Store;
+use nodewarden_record::Recording;
 use nodewarden_report::{NodeData, Timeline};
 use serde::Deserialize;
 
@@ -83,7 +83,7 @@ struct Range {
 /// A node's recorded samples, newest window only when `last` is given.
 fn load(h: &History, node: &str, last: Option<u64>) -> Result<Vec<Sample>, (StatusCode, String)> {
     let store =
-        Store::open(&h.path).map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+        Recording::open(&h.path).map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     let run = store
         .resolve(&h.run)
         .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;

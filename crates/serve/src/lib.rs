@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use nodewarden_watch::WatchState;
+use nodewarden_model::WatchState;
 
 pub use dashboard::History;
 pub use metrics::render as render_metrics;

@@ -2,7 +2,7 @@
 //! (DESIGN.md §4); `promtool check metrics` must accept the output.
 use std::fmt::Write;
 
-use nodewarden_watch::{LATENCY_BUCKETS, NodeView, WatchState};
+use nodewarden_model::{LATENCY_BUCKETS, NodeView, WatchState};
 
 /// Every reason an RPC error can have, exported from the start so `rate()` works on the
 /// first error too.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use nodewarden_rpc::Kind;
+use nodewarden_model::Kind;
 
 use crate::chain::Chain;
 use crate::clock::{ChainClock, now_ms};
@@ -16,7 +16,7 @@ use crate::model::{Event, HeightModel};
 use crate::scenario::{Scenario, StallCause};
 use crate::stall::Burner;
 use crate::state::{Shared, Snapshot};
-use crate::store::{DirLock, Store, ensure_files};
+use crate::store::{ChainDb, DirLock, ensure_files};
 
 /// Real time between ticks.
 const TICK: Duration = Duration::from_millis(25);
@@ -112,13 +112,13 @@ pub fn run(
     result.and(closed)
 }
 
-type Opened = (Store, ChainClock, HeightModel, Snapshot);
+type Opened = (ChainDb, ChainClock, HeightModel, Snapshot);
 
 /// Opens the databases, resumes from the stored height (or starts a fresh
 /// data dir at `start_height`) and anchors the chain clock.
 fn open(cfg: &EngineConfig, shared: &Shared) -> Result<Opened, SimError> {
     let sc = &cfg.scenario;
-    let mut store = Store::open(
+    let mut store = ChainDb::open(
         cfg.kind,
         &cfg.dir,
         &sc.chain_name,

@@ -22,7 +22,7 @@ pub enum Style {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum RpcError {
+pub enum MethodError {
     MethodNotFound,
     /// -32602 with the given (geth-style) detail.
     InvalidParams(String),
@@ -32,9 +32,9 @@ pub enum RpcError {
     },
 }
 
-impl RpcError {
-    pub fn invalid(msg: impl Into<String>) -> RpcError {
-        RpcError::InvalidParams(msg.into())
+impl MethodError {
+    pub fn invalid(msg: impl Into<String>) -> MethodError {
+        MethodError::InvalidParams(msg.into())
     }
 }
 
@@ -49,20 +49,20 @@ impl<'a> Params<'a> {
     }
 
     /// The positional arguments; `null` or no params at all means none.
-    pub fn list(&self) -> Result<Vec<serde_json::Value>, RpcError> {
+    pub fn list(&self) -> Result<Vec<serde_json::Value>, MethodError> {
         match self.raw {
             None => Ok(Vec::new()),
             Some(r) if r.get() == "null" => Ok(Vec::new()),
             Some(r) => serde_json::from_str::<Vec<serde_json::Value>>(r.get())
-                .map_err(|_| RpcError::invalid("non-array args")),
+                .map_err(|_| MethodError::invalid("non-array args")),
         }
     }
 
     /// At most `max` arguments, padded with nulls, like geth's argument reader.
-    pub fn at_most(&self, max: usize) -> Result<Vec<serde_json::Value>, RpcError> {
+    pub fn at_most(&self, max: usize) -> Result<Vec<serde_json::Value>, MethodError> {
         let mut args = self.list()?;
         if args.len() > max {
-            return Err(RpcError::invalid(format!(
+            return Err(MethodError::invalid(format!(
                 "too many arguments, want at most {max}"
             )));
         }
@@ -188,16 +188,16 @@ fn one(raw: &[u8], dialect: &Dialect, snap: &Snapshot, out: &mut Vec<u8>) -> boo
     true
 }
 
-fn describe(style: Style, method: &str, err: RpcError) -> (i64, String) {
+fn describe(style: Style, method: &str, err: MethodError) -> (i64, String) {
     match (err, style) {
-        (RpcError::MethodNotFound, Style::Geth) => (
+        (MethodError::MethodNotFound, Style::Geth) => (
             -32601,
             format!("the method {method} does not exist/is not available"),
         ),
-        (RpcError::MethodNotFound, Style::Jsonrpsee) => (-32601, "Method not found".into()),
-        (RpcError::InvalidParams(m), Style::Geth) => (-32602, m),
-        (RpcError::InvalidParams(_), Style::Jsonrpsee) => (-32602, "Invalid params".into()),
-        (RpcError::Custom { code, message }, _) => (code, message),
+        (MethodError::MethodNotFound, Style::Jsonrpsee) => (-32601, "Method not found".into()),
+        (MethodError::InvalidParams(m), Style::Geth) => (-32602, m),
+        (MethodError::InvalidParams(_), Style::Jsonrpsee) => (-32602, "Invalid params".into()),
+        (MethodError::Custom { code, message }, _) => (code, message),
     }
 }
 

@@ -44,7 +44,7 @@ use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 pub use error::SimError;
-pub use nodewarden_rpc::Kind;
+pub use nodewarden_model::Kind;
 pub use scenario::{Phase, Pillar, Scenario, Stall, StallCause, Until};
 pub use store::keys as meta_keys;
 

@@ -10,7 +10,7 @@ use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
-use nodewarden_rpc::Kind;
+use nodewarden_model::Kind;
 use tokio::net::TcpListener;
 
 use crate::dialect::Dialect;

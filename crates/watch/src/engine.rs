@@ -1,14 +1,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use nodewarden_analyze::{AnalyzeOptions, NodeTracker, Sample, SyncState as AState};
+use nodewarden_analyze::{AnalyzeOptions, NodeTracker};
 use nodewarden_config::NodeConfig;
-use nodewarden_record::SampleRow;
-use nodewarden_rpc::{ChainClient, RpcError, Status, SyncState, connect};
+use nodewarden_model::{
+    Backups, NodeView, ProcessView, Sample, SampleRow, SyncState, WatchState, health,
+};
+use nodewarden_rpc::{ChainClient, RpcError, Status, connect};
 use nodewarden_sample::{DirSizer, HostSampler, ProcessSample, ProcessSampler, ProcessSelector};
 
-use crate::once::NodeReport;
-use crate::view::{BackupInfo, NodeView, ProcessView, WatchState};
+use crate::once;
+use crate::view::apply_live;
 
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
@@ -42,8 +44,6 @@ struct Slot {
 
 /// The polling engine: each [`Watcher::tick`] reads every node concurrently, samples their
 /// processes and data dirs, feeds the analysis, and returns the samples to record.
-/// Newest snapshot per node name, refreshed by whoever reads the repository.
-pub type Backups = Arc<std::sync::RwLock<std::collections::HashMap<String, BackupInfo>>>;
 
 pub struct Watcher {
     slots: Vec<Slot>,
@@ -68,7 +68,7 @@ impl Watcher {
                     process: selector.map(ProcessSampler::new),
                     dir: cfg.data_dir.as_ref().map(DirSizer::new),
                 };
-                let report = NodeReport::pending(cfg, url.clone());
+                let report = once::pending(cfg, url.clone());
                 Slot {
                     cfg: cfg.clone(),
                     url,
@@ -231,26 +231,26 @@ impl Slot {
         local: LocalSample,
         steal: Option<f64>,
     ) -> SampleRow {
-        let mut sample = Sample::new(t_ms, self.cfg.name.clone(), AState::Error);
+        let mut sample = Sample::new(t_ms, self.cfg.name.clone(), SyncState::Error);
         let mut error = None;
         match result {
             Ok(status) => {
                 self.view.rpc_up = true;
                 self.view.latency.observe(latency.as_secs_f64());
-                sample.state = analyze_state(status.state);
+                sample.state = status.state;
                 sample.current = status.current;
                 sample.target = status.target;
                 sample.peers = status.peers;
                 sample.head_hash = status.head.as_ref().map(|h| h.hash.clone());
                 sample.head_time = status.head.as_ref().and_then(|h| h.time);
                 self.view.report =
-                    NodeReport::from_status(&self.cfg, self.url.clone(), status, latency, now);
+                    once::from_status(&self.cfg, self.url.clone(), status, latency, now);
             }
             Err(e) => {
                 self.view.rpc_up = false;
                 *self.view.rpc_errors_total.entry(e.reason()).or_default() += 1;
                 error = Some(e.to_string());
-                self.view.report = NodeReport::failed(
+                self.view.report = once::failed(
                     &self.cfg,
                     self.url.clone(),
                     self.view.report.kind.clone(),
@@ -285,28 +285,19 @@ impl Slot {
         sample.data_dir_bytes = local.dir_bytes.or(self.view.data_dir_bytes);
         self.view.data_dir_bytes = sample.data_dir_bytes;
         self.tracker.push(&sample);
-        self.view.apply_live(&self.tracker.snapshot());
+        apply_live(&mut self.view, &self.tracker.snapshot());
         // The derived flag of the one-shot report ignores history; the tracker's also keeps
         // the last known target when peers vanish. Both must agree for "synced".
         self.view.report.synced = self.view.report.synced && !self.view.stalled;
         self.view.samples += 1;
         self.view.last_sample_ms = t_ms;
-        (self.view.health, self.view.health_reason) = crate::view::health(&self.view);
+        (self.view.health, self.view.health_reason) = health(&self.view);
         SampleRow {
             sample,
             error,
             latency_ms: Some(latency.as_secs_f64() * 1000.0),
             steal_percent: steal,
         }
-    }
-}
-
-fn analyze_state(s: SyncState) -> AState {
-    match s {
-        SyncState::Unknown => AState::Unknown,
-        SyncState::Syncing => AState::Syncing,
-        SyncState::Done => AState::Done,
-        SyncState::NotEnoughPeers => AState::NotEnoughPeers,
     }
 }
 

@@ -7,10 +7,6 @@ mod once;
 mod run;
 mod view;
 
-pub use engine::{Backups, WatchOptions, Watcher};
-pub use once::{NodeReport, poll_once};
+pub use engine::{WatchOptions, Watcher};
+pub use once::{from_status, poll_once};
 pub use run::run;
-pub use view::{
-    BackupInfo, Health, LATENCY_BUCKETS, LatencyHistogram, NodeView, ProcessView, WatchState,
-    health,
-};

@@ -1,9 +1,8 @@
 use std::future::Future;
 
-use nodewarden_record::SampleRow;
+use nodewarden_model::{SampleRow, WatchState};
 
 use crate::engine::Watcher;
-use crate::view::WatchState;
 
 /// Tick until `shutdown` resolves. `on_tick` gets the new state and the tick's samples; a
 /// tick in progress finishes first (it is bounded by the RPC timeout, below the interval).

@@ -1,183 +1,21 @@
-use std::collections::BTreeMap;
+//! Folding the tracker's live state into a node's view.
 
 use nodewarden_analyze::LiveState;
-use serde::Serialize;
+use nodewarden_model::NodeView;
 
-use crate::once::NodeReport;
-
-/// Upper bounds (seconds) of the RPC latency histogram: loopback answers in well under a
-/// millisecond, a struggling node over a remote link in seconds.
-pub const LATENCY_BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-];
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct LatencyHistogram {
-    /// Cumulative counts per bucket of [`LATENCY_BUCKETS`], Prometheus style.
-    pub buckets: [u64; LATENCY_BUCKETS.len()],
-    pub count: u64,
-    pub sum_seconds: f64,
-}
-
-impl LatencyHistogram {
-    pub fn observe(&mut self, seconds: f64) {
-        for (b, le) in self.buckets.iter_mut().zip(LATENCY_BUCKETS) {
-            if seconds <= le {
-                *b += 1;
-            }
-        }
-        self.count += 1;
-        self.sum_seconds += seconds;
-    }
-}
-
-/// A node's newest snapshot, as the backup repository lists it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BackupInfo {
-    pub name: String,
-    /// Unix milliseconds.
-    pub time_ms: i64,
-    pub duration_seconds: Option<f64>,
-    pub height: Option<u64>,
-}
-
-/// The node's process as last sampled.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct ProcessView {
-    pub pid: u32,
-    pub cpu_seconds: Option<f64>,
-    /// CPU use since the previous tick, in percent of one core.
-    pub cpu_percent: Option<f64>,
-    pub rss_bytes: Option<u64>,
-    pub read_bytes: Option<u64>,
-    pub written_bytes: Option<u64>,
-}
-
-/// Everything known about one node right now: what `/api/nodes` returns, what the live view
-/// and `/metrics` draw from.
-#[derive(Debug, Clone, Serialize)]
-pub struct NodeView {
-    #[serde(flatten)]
-    pub report: NodeReport,
-    pub rate_blocks_per_second: Option<f64>,
-    pub eta_seconds: Option<f64>,
-    pub eta_low_seconds: Option<f64>,
-    pub eta_high_seconds: Option<f64>,
-    pub stalled: bool,
-    pub stalled_since_ms: Option<i64>,
-    pub stalled_for_seconds: Option<f64>,
-    pub stall_height: Option<u64>,
-    pub stalls_total: u64,
-    pub stall_after_seconds: f64,
-    /// Highest target seen: peers dropping to 0 must not make a node look caught up.
-    pub last_target: Option<u64>,
-    pub process: Option<ProcessView>,
-    pub data_dir_bytes: Option<u64>,
-    pub rpc_up: bool,
-    pub rpc_errors_total: BTreeMap<&'static str, u64>,
-    #[serde(skip)]
-    pub latency: LatencyHistogram,
-    pub samples: u64,
-    pub last_sample_ms: i64,
-    /// The node's newest snapshot in the configured repository, when there is one.
-    pub backup: Option<BackupInfo>,
-    pub backup_age_seconds: Option<f64>,
-    /// `ok`, `warning`, `critical` or `unknown`, with the reason: what the dashboard colours by.
-    pub health: Health,
-    pub health_reason: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Health {
-    Ok,
-    Warning,
-    Critical,
-    Unknown,
-}
-
-/// The live verdict on a node: worst problem first. The same facts `check` judges, read
-/// from the watch's own view, so the dashboard needs no rules of its own.
-pub fn health(n: &NodeView) -> (Health, String) {
-    let r = &n.report;
-    if n.samples == 0 {
-        return (Health::Unknown, "not polled yet".into());
-    }
-    if !n.rpc_up {
-        return (
-            Health::Critical,
-            format!("RPC down ({})", r.error_reason.unwrap_or("error")),
-        );
-    }
-    if n.stalled {
-        return (Health::Critical, "stalled".into());
-    }
-    if r.peers == Some(0) {
-        return (Health::Critical, "no peers".into());
-    }
-    if r.synced {
-        return (Health::Ok, "synced".into());
-    }
-    match n.rate_blocks_per_second {
-        Some(rate) if rate > 0.0 => (Health::Warning, "syncing".into()),
-        _ => (Health::Warning, "behind".into()),
-    }
-}
-
-impl NodeView {
-    pub fn new(report: NodeReport) -> NodeView {
-        NodeView {
-            report,
-            rate_blocks_per_second: None,
-            eta_seconds: None,
-            eta_low_seconds: None,
-            eta_high_seconds: None,
-            stalled: false,
-            stalled_since_ms: None,
-            stalled_for_seconds: None,
-            stall_height: None,
-            stalls_total: 0,
-            stall_after_seconds: 0.0,
-            last_target: None,
-            process: None,
-            data_dir_bytes: None,
-            rpc_up: false,
-            rpc_errors_total: BTreeMap::new(),
-            latency: LatencyHistogram::default(),
-            samples: 0,
-            last_sample_ms: 0,
-            backup: None,
-            backup_age_seconds: None,
-            health: Health::Unknown,
-            health_reason: "not polled yet".into(),
-        }
-    }
-
-    pub(crate) fn apply_live(&mut self, live: &LiveState) {
-        self.rate_blocks_per_second = live.rate_blocks_per_second;
-        self.eta_seconds = live.eta_seconds;
-        self.eta_low_seconds = live.eta_low_seconds;
-        self.eta_high_seconds = live.eta_high_seconds;
-        self.stalled = live.stalled_since.is_some();
-        self.stalled_since_ms = live.stalled_since.map(|s| s.start_ms);
-        self.stall_height = live.stalled_since.map(|s| s.height);
-        self.stalled_for_seconds = live
-            .stalled_since
-            .map(|s| (live.t_ms - s.start_ms).max(0) as f64 / 1000.0);
-        self.stalls_total = live.stalls_total;
-        self.stall_after_seconds = live.stall_after_seconds;
-        self.last_target = live.target;
-    }
-}
-
-/// The whole picture after a tick.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct WatchState {
-    pub started_ms: i64,
-    pub ticks: u64,
-    pub interval_seconds: f64,
-    /// Host CPU steal over the last tick, percent; an oversold VPS shows it here.
-    pub host_steal_percent: Option<f64>,
-    pub host_busy_percent: Option<f64>,
-    pub nodes: Vec<NodeView>,
+/// Copies rate, ETA and stall facts from the tracker into the view the sinks read.
+pub(crate) fn apply_live(view: &mut NodeView, live: &LiveState) {
+    view.rate_blocks_per_second = live.rate_blocks_per_second;
+    view.eta_seconds = live.eta_seconds;
+    view.eta_low_seconds = live.eta_low_seconds;
+    view.eta_high_seconds = live.eta_high_seconds;
+    view.stalled = live.stalled_since.is_some();
+    view.stalled_since_ms = live.stalled_since.map(|s| s.start_ms);
+    view.stall_height = live.stalled_since.map(|s| s.height);
+    view.stalled_for_seconds = live
+        .stalled_since
+        .map(|s| (live.t_ms - s.start_ms).max(0) as f64 / 1000.0);
+    view.stalls_total = live.stalls_total;
+    view.stall_after_seconds = live.stall_after_seconds;
+    view.last_target = live.target;
 }

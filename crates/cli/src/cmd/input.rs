@@ -7,7 +7,7 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use nodewarden_analyze::{Sample, read_csv};
-use nodewarden_record::{RunInfo, Store};
+use nodewarden_record::{Recording, RunInfo};
 
 use crate::exit::Failure;
 
@@ -16,7 +16,7 @@ pub enum Input {
     Csv(PathBuf),
     Run {
         path: PathBuf,
-        store: Box<Store>,
+        store: Box<Recording>,
         run: RunInfo,
     },
 }
@@ -139,7 +139,7 @@ pub fn default_recording(record: Option<&Path>, config: Option<&Path>) -> Result
 }
 
 pub fn open_run(path: &Path, run: &str) -> Result<Input, Failure> {
-    let store = Store::open(path).map_err(Failure::usage)?;
+    let store = Recording::open(path).map_err(Failure::usage)?;
     let run = store.resolve(run).map_err(Failure::usage)?;
     Ok(Input::Run {
         path: path.to_path_buf(),

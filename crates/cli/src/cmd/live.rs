@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nodewarden_config::NodeConfig;
-use nodewarden_watch::WatchState;
+use nodewarden_model::WatchState;
 
 pub struct LiveView {
     mode: Mode,

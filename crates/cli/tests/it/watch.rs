@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nodewarden_record::Store;
+use nodewarden_record::Recording;
 
 use crate::support::*;
 
@@ -79,7 +79,7 @@ fn watch_recording(
 }
 
 fn samples(db: &std::path::Path, node: &str) -> Vec<nodewarden_analyze::Sample> {
-    let store = Store::open(db).unwrap();
+    let store = Recording::open(db).unwrap();
     let run = store.resolve("latest").unwrap();
     let mut v = Vec::new();
     store
@@ -477,7 +477,7 @@ fn demo_runs_four_nodes_and_cleans_up() {
         assert!(!alive, "sim {pid} outlived the demo");
     }
     assert!(
-        Store::open(&dir.join("demo.db"))
+        Recording::open(&dir.join("demo.db"))
             .unwrap()
             .resolve("latest")
             .unwrap()

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use nodewarden_record::Store;
+use nodewarden_record::Recording;
 
 /// How far back the recording is read.
 const WINDOW_MS: i64 = 3600 * 1000;
@@ -29,7 +29,7 @@ pub fn from_recording(path: &Path, node: &str) -> Result<Option<RecordingFacts>,
     if !path.is_file() {
         return Ok(None);
     }
-    let store = Store::open(path).map_err(|e| e.to_string())?;
+    let store = Recording::open(path).map_err(|e| e.to_string())?;
     let runs = store.runs().map_err(|e| e.to_string())?;
     let Some(run) = runs
         .iter()

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{Context, go_type};
 use crate::encode::{hex0x, unhex};
-use crate::jsonrpc::{Params, RpcError, emit};
+use crate::jsonrpc::{MethodError, Params, emit};
 use crate::scenario::Scenario;
 use crate::state::Snapshot;
 
@@ -72,7 +72,7 @@ impl Ethereum {
         params: &Params,
         snap: &Snapshot,
         out: &mut Vec<u8>,
-    ) -> Result<(), RpcError> {
+    ) -> Result<(), MethodError> {
         match method {
             "eth_blockNumber" => emit::u64_hex(out, snap.height),
             "eth_syncing" => self.syncing(snap, out),
@@ -97,7 +97,7 @@ impl Ethereum {
             "eth_chainId" => emit::u64_hex(out, self.ctx.chain_id),
             "net_version" => emit::json(out, &self.ctx.chain_id.to_string()),
             "net_listening" => emit::raw(out, "true"),
-            _ => return Err(RpcError::MethodNotFound),
+            _ => return Err(MethodError::MethodNotFound),
         }
         Ok(())
     }
@@ -156,16 +156,16 @@ impl Ethereum {
         );
     }
 
-    fn height_of(&self, v: &Value) -> Result<Option<u64>, RpcError> {
+    fn height_of(&self, v: &Value) -> Result<Option<u64>, MethodError> {
         let Value::String(s) = v else {
-            return Err(RpcError::invalid(format!(
+            return Err(MethodError::invalid(format!(
                 "invalid argument 0: json: cannot unmarshal {} into Go value of type common.Hash",
                 go_type(v)
             )));
         };
         match unhex(s).filter(|b| b.len() == 32 && s.starts_with("0x")) {
             Some(bytes) => Ok(self.ctx.chain.height_of(&bytes)),
-            None => Err(RpcError::invalid(
+            None => Err(MethodError::invalid(
                 "invalid argument 0: hex string has length other than 64 or lacks 0x prefix",
             )),
         }
@@ -173,10 +173,10 @@ impl Ethereum {
 }
 
 /// geth requires the second argument (full transactions) to be a boolean.
-fn full_tx_flag(v: &Value) -> Result<(), RpcError> {
+fn full_tx_flag(v: &Value) -> Result<(), MethodError> {
     match v {
         Value::Bool(_) | Value::Null => Ok(()),
-        other => Err(RpcError::invalid(format!(
+        other => Err(MethodError::invalid(format!(
             "invalid argument 1: json: cannot unmarshal {} into Go value of type bool",
             go_type(other)
         ))),
@@ -184,12 +184,16 @@ fn full_tx_flag(v: &Value) -> Result<(), RpcError> {
 }
 
 /// A block tag or hex quantity; `None` for a number that cannot exist.
-fn block_number(v: &Value, snap: &Snapshot) -> Result<Option<u64>, RpcError> {
+fn block_number(v: &Value, snap: &Snapshot) -> Result<Option<u64>, MethodError> {
     let s = match v {
         Value::String(s) => s.as_str(),
-        Value::Null => return Err(RpcError::invalid("missing value for required argument 0")),
+        Value::Null => {
+            return Err(MethodError::invalid(
+                "missing value for required argument 0",
+            ));
+        }
         other => {
-            return Err(RpcError::invalid(format!(
+            return Err(MethodError::invalid(format!(
                 "invalid argument 0: json: cannot unmarshal {} into Go value of type string",
                 go_type(other)
             )));
@@ -202,10 +206,10 @@ fn block_number(v: &Value, snap: &Snapshot) -> Result<Option<u64>, RpcError> {
         "finalized" => snap.height.saturating_sub(FINALIZED_LAG),
         _ => {
             let digits = s.strip_prefix("0x").ok_or_else(|| {
-                RpcError::invalid("invalid argument 0: hex string without 0x prefix")
+                MethodError::invalid("invalid argument 0: hex string without 0x prefix")
             })?;
             if digits.is_empty() || digits.len() > 1 && digits.starts_with('0') {
-                return Err(RpcError::invalid(
+                return Err(MethodError::invalid(
                     "invalid argument 0: hex number with leading zero digits",
                 ));
             }
@@ -213,7 +217,9 @@ fn block_number(v: &Value, snap: &Snapshot) -> Result<Option<u64>, RpcError> {
                 Ok(n) => n,
                 Err(_) if digits.bytes().all(|b| b.is_ascii_hexdigit()) => return Ok(None),
                 Err(_) => {
-                    return Err(RpcError::invalid("invalid argument 0: invalid hex string"));
+                    return Err(MethodError::invalid(
+                        "invalid argument 0: invalid hex string",
+                    ));
                 }
             }
         }

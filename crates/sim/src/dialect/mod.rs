@@ -7,12 +7,12 @@ mod substrate;
 mod tests;
 mod zenon;
 
-use nodewarden_rpc::Kind;
+use nodewarden_model::Kind;
 use serde_json::Value;
 
 use crate::chain::Chain;
 use crate::clock::ChainClock;
-use crate::jsonrpc::{Params, RpcError, Style};
+use crate::jsonrpc::{MethodError, Params, Style};
 use crate::scenario::Scenario;
 use crate::state::Snapshot;
 
@@ -67,7 +67,7 @@ impl Dialect {
         params: &Params,
         snap: &Snapshot,
         out: &mut Vec<u8>,
-    ) -> Result<(), RpcError> {
+    ) -> Result<(), MethodError> {
         match self {
             Dialect::Zenon(d) => d.call(method, params, snap, out),
             Dialect::Ethereum(d) => d.call(method, params, snap, out),
@@ -89,17 +89,17 @@ pub(crate) fn go_type(v: &Value) -> &'static str {
 }
 
 /// A required uint64 argument, as go-ethereum's rpc package decodes it.
-pub(crate) fn arg_u64(args: &[Value], i: usize) -> Result<u64, RpcError> {
+pub(crate) fn arg_u64(args: &[Value], i: usize) -> Result<u64, MethodError> {
     match &args[i] {
-        Value::Null => Err(RpcError::invalid(format!(
+        Value::Null => Err(MethodError::invalid(format!(
             "missing value for required argument {i}"
         ))),
         Value::Number(n) => n.as_u64().ok_or_else(|| {
-            RpcError::invalid(format!(
+            MethodError::invalid(format!(
                 "invalid argument {i}: json: cannot unmarshal number {n} into Go value of type uint64"
             ))
         }),
-        other => Err(RpcError::invalid(format!(
+        other => Err(MethodError::invalid(format!(
             "invalid argument {i}: json: cannot unmarshal {} into Go value of type uint64",
             go_type(other)
         ))),

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::Context;
 use crate::encode::{hex0x, unhex};
-use crate::jsonrpc::{Params, RpcError, emit};
+use crate::jsonrpc::{MethodError, Params, emit};
 use crate::scenario::Scenario;
 use crate::state::Snapshot;
 
@@ -64,7 +64,7 @@ impl Substrate {
         params: &Params,
         snap: &Snapshot,
         out: &mut Vec<u8>,
-    ) -> Result<(), RpcError> {
+    ) -> Result<(), MethodError> {
         match method {
             "system_syncState" => {
                 let _ = std::io::Write::write_fmt(
@@ -121,7 +121,7 @@ impl Substrate {
                 let args = params.at_most(2)?;
                 let key = args[0]
                     .as_str()
-                    .ok_or_else(|| RpcError::invalid("storage key must be a hex string"))?;
+                    .ok_or_else(|| MethodError::invalid("storage key must be a hex string"))?;
                 let h = match &args[1] {
                     Value::Null => Some(snap.height),
                     v => self.height_of(v)?.filter(|&h| h <= snap.height),
@@ -139,7 +139,7 @@ impl Substrate {
             "system_name" => emit::raw(out, "\"nodewarden-sim\""),
             "system_chain" => emit::json(out, &self.chain_name),
             "rpc_methods" => emit::json(out, &serde_json::json!({"methods": METHODS})),
-            _ => return Err(RpcError::MethodNotFound),
+            _ => return Err(MethodError::MethodNotFound),
         }
         Ok(())
     }
@@ -162,32 +162,32 @@ impl Substrate {
         }
     }
 
-    fn height_of(&self, v: &Value) -> Result<Option<u64>, RpcError> {
+    fn height_of(&self, v: &Value) -> Result<Option<u64>, MethodError> {
         let bytes = v
             .as_str()
             .filter(|s| s.starts_with("0x"))
             .and_then(unhex)
             .filter(|b| b.len() == 32)
-            .ok_or_else(|| RpcError::invalid("invalid block hash"))?;
+            .ok_or_else(|| MethodError::invalid("invalid block hash"))?;
         Ok(self.ctx.chain.height_of(&bytes))
     }
 }
 
 /// Substrate's `NumberOrHex`: a JSON number or a 0x-prefixed hex string.
 /// `None` for a number too large to be a block.
-fn number(v: &Value) -> Result<Option<u64>, RpcError> {
+fn number(v: &Value) -> Result<Option<u64>, MethodError> {
     match v {
         Value::Number(n) => n
             .as_u64()
             .map(Some)
-            .ok_or_else(|| RpcError::invalid("invalid block number")),
+            .ok_or_else(|| MethodError::invalid("invalid block number")),
         Value::String(s) => {
             let digits = s
                 .strip_prefix("0x")
                 .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_hexdigit()))
-                .ok_or_else(|| RpcError::invalid("invalid block number"))?;
+                .ok_or_else(|| MethodError::invalid("invalid block number"))?;
             Ok(u64::from_str_radix(digits, 16).ok())
         }
-        _ => Err(RpcError::invalid("invalid block number")),
+        _ => Err(MethodError::invalid("invalid block number")),
     }
 }

@@ -9,7 +9,7 @@ use crate::clock::ChainClock;
 use crate::jsonrpc;
 use crate::scenario::{Pillar, Scenario, StallCause};
 use crate::state::Snapshot;
-use nodewarden_rpc::Kind;
+use nodewarden_model::Kind;
 
 macro_rules! fixture {
     ($name:literal) => {

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{Context, arg_u64, go_type};
 use crate::encode::{base64, hex};
-use crate::jsonrpc::{Params, RpcError, emit};
+use crate::jsonrpc::{MethodError, Params, emit};
 use crate::scenario::{Pillar, Scenario};
 use crate::state::Snapshot;
 use crate::store::zenon_address;
@@ -110,7 +110,7 @@ impl Zenon {
         params: &Params,
         snap: &Snapshot,
         out: &mut Vec<u8>,
-    ) -> Result<(), RpcError> {
+    ) -> Result<(), MethodError> {
         match method {
             "stats.syncInfo" => sync_info(snap, out),
             "ledger.getFrontierMomentum" => self.momentum(snap.height, out),
@@ -136,10 +136,12 @@ impl Zenon {
                 let name = match &args[0] {
                     Value::String(s) => s.as_str(),
                     Value::Null => {
-                        return Err(RpcError::invalid("missing value for required argument 0"));
+                        return Err(MethodError::invalid(
+                            "missing value for required argument 0",
+                        ));
                     }
                     other => {
-                        return Err(RpcError::invalid(format!(
+                        return Err(MethodError::invalid(format!(
                             "invalid argument 0: json: cannot unmarshal {} into Go value of type string",
                             go_type(other)
                         )));
@@ -148,14 +150,14 @@ impl Zenon {
                 match self.pillars.iter().find(|p| p.name == name) {
                     Some(p) => emit::json(out, p),
                     None => {
-                        return Err(RpcError::Custom {
+                        return Err(MethodError::Custom {
                             code: -32000,
                             message: "data non existent".into(),
                         });
                     }
                 }
             }
-            _ => return Err(RpcError::MethodNotFound),
+            _ => return Err(MethodError::MethodNotFound),
         }
         Ok(())
     }
@@ -199,15 +201,15 @@ impl Zenon {
         height: u64,
         count: u64,
         out: &mut Vec<u8>,
-    ) -> Result<(), RpcError> {
+    ) -> Result<(), MethodError> {
         if height == 0 {
-            return Err(RpcError::Custom {
+            return Err(MethodError::Custom {
                 code: -32000,
                 message: "height parameter must be strictly greater than zero".into(),
             });
         }
         if count > MAX_COUNT {
-            return Err(RpcError::Custom {
+            return Err(MethodError::Custom {
                 code: -32000,
                 message: "count parameter is too big".into(),
             });
@@ -240,16 +242,16 @@ impl Zenon {
         out.push(b'}');
     }
 
-    fn height_of(&self, v: &Value) -> Result<Option<u64>, RpcError> {
+    fn height_of(&self, v: &Value) -> Result<Option<u64>, MethodError> {
         let Value::String(s) = v else {
-            return Err(RpcError::invalid(format!(
+            return Err(MethodError::invalid(format!(
                 "invalid argument 0: json: cannot unmarshal {} into Go value of type types.Hash",
                 go_type(v)
             )));
         };
         let bytes = crate::encode::unhex(s)
             .filter(|b| b.len() == 32 && !s.starts_with("0x"))
-            .ok_or_else(|| RpcError::invalid("invalid argument 0: invalid hash"))?;
+            .ok_or_else(|| MethodError::invalid("invalid argument 0: invalid hash"))?;
         Ok(self.ctx.chain.height_of(&bytes))
     }
 }

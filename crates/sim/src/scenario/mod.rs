@@ -9,7 +9,7 @@ mod validate;
 use std::path::Path;
 use std::time::Duration;
 
-use nodewarden_rpc::Kind;
+use nodewarden_model::Kind;
 use serde::{Deserialize, Serialize};
 
 use crate::error::SimError;
@@ -244,7 +244,7 @@ impl Scenario {
 }
 
 mod defaults {
-    use nodewarden_rpc::Kind;
+    use nodewarden_model::Kind;
 
     pub fn kind() -> Kind {
         Kind::Zenon

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use nodewarden_rpc::Kind;
+use nodewarden_model::Kind;
 use serde_json::json;
 
 use crate::chain::Chain;

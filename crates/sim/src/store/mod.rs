@@ -1,6 +1,6 @@
 //! The data dir: its lock, its layout and its LevelDB databases.
 //!
-//! Only the writer thread touches a `Store`. The RPC answers come from the
+//! Only the writer thread touches a `ChainDb`. The RPC answers come from the
 //! published snapshot and the deterministic chain, never from the database.
 
 mod layout;
@@ -8,7 +8,7 @@ mod lock;
 
 use std::path::{Path, PathBuf};
 
-use nodewarden_rpc::Kind;
+use nodewarden_model::Kind;
 use rusty_leveldb::compressor::SnappyCompressor;
 use rusty_leveldb::{CompressorId, DB, Options, WriteBatch};
 
@@ -86,7 +86,7 @@ fn options() -> Options {
     }
 }
 
-pub struct Store {
+pub struct ChainDb {
     kind: Kind,
     chain: Chain,
     block_bytes: usize,
@@ -96,19 +96,19 @@ pub struct Store {
     value: Vec<u8>,
 }
 
-impl Store {
+impl ChainDb {
     pub fn open(
         kind: Kind,
         dir: &Path,
         chain_name: &str,
         chain: Chain,
         block_bytes: usize,
-    ) -> Result<Store, SimError> {
+    ) -> Result<ChainDb, SimError> {
         let paths = db_paths(kind, dir, chain_name);
         let main = Db::open(paths.main)?;
         let consensus = paths.consensus.map(Db::open).transpose()?;
         let cache = paths.cache.map(Db::open).transpose()?;
-        Ok(Store {
+        Ok(ChainDb {
             kind,
             chain,
             block_bytes,
@@ -161,7 +161,7 @@ impl Store {
 
     /// Flushes and closes every database (their LOCK files are released).
     pub fn close(self, height: u64) -> Result<(), SimError> {
-        let Store {
+        let ChainDb {
             chain,
             main,
             consensus,
@@ -239,14 +239,14 @@ mod tests {
     fn blocks_and_meta_survive_close_and_reopen() {
         let tmp = TempDir::new("store");
         let chain = Chain::new(7, 1);
-        let mut s = Store::open(Kind::Zenon, tmp.path(), "x", chain.clone(), 256).unwrap();
+        let mut s = ChainDb::open(Kind::Zenon, tmp.path(), "x", chain.clone(), 256).unwrap();
         assert_eq!(s.meta(), Meta::default());
         s.set_anchor(1_000, 50).unwrap();
         s.append(1, 250).unwrap();
         s.mark_stall_done(120).unwrap();
         s.close(250).unwrap();
 
-        let mut s = Store::open(Kind::Zenon, tmp.path(), "x", chain.clone(), 256).unwrap();
+        let mut s = ChainDb::open(Kind::Zenon, tmp.path(), "x", chain.clone(), 256).unwrap();
         let meta = s.meta();
         assert_eq!(meta.height, Some(250));
         assert_eq!(meta.anchor, Some((1_000, 50)));
@@ -277,7 +277,7 @@ mod tests {
     fn ethereum_layout_indexes_hashes() {
         let tmp = TempDir::new("store-eth");
         let chain = Chain::new(3, 5);
-        let mut s = Store::open(Kind::Ethereum, tmp.path(), "x", chain.clone(), 128).unwrap();
+        let mut s = ChainDb::open(Kind::Ethereum, tmp.path(), "x", chain.clone(), 128).unwrap();
         s.append(0, 10).unwrap();
         let idx = s.main.db.get(&[b"H".as_slice(), &chain.hash(7)].concat());
         assert_eq!(idx.as_deref(), Some(7u64.to_be_bytes().as_slice()));

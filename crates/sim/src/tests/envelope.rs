@@ -8,7 +8,7 @@ use crate::dialect::Dialect;
 use crate::jsonrpc::{MAX_BATCH, handle};
 use crate::scenario::Scenario;
 use crate::state::Snapshot;
-use nodewarden_rpc::Kind;
+use nodewarden_model::Kind;
 
 fn setup(kind: Kind) -> (Dialect, Snapshot) {
     let sc = Scenario::default_for(kind);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{TempDir, rpc, wait_until};
 use crate::chain::Chain;
-use crate::store::Store;
+use crate::store::ChainDb;
 use crate::{Kind, Phase, Scenario, Sim, SimError, SimOptions, Stall, StallCause, Until};
 
 fn scenario(kind: Kind, rate: f64) -> Scenario {
@@ -33,7 +33,7 @@ fn opts(dir: &Path, scenario: Scenario, speed: f64) -> SimOptions {
 
 fn stored_height(kind: Kind, dir: &Path, sc: &Scenario) -> u64 {
     let chain = Chain::new(sc.seed, sc.chain_id);
-    let mut store = Store::open(kind, dir, &sc.chain_name, chain, 512).unwrap();
+    let mut store = ChainDb::open(kind, dir, &sc.chain_name, chain, 512).unwrap();
     let h = store.meta().height.unwrap();
     store.close(h).unwrap();
     h

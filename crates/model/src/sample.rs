@@ -1,4 +1,5 @@
-//! One observation of one node, exactly as DESIGN.md §4 defines it.
+//! One observation of one node: the columns of the samples CSV (docs/ANALYSIS.md) and
+//! the sync state both the RPC adapters and the analysis speak.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -21,14 +22,18 @@ pub const CSV_COLUMNS: [&str; 13] = [
     "data_dir_bytes",
 ];
 
-/// What the node's RPC said about its own sync, normalised across dialects.
+/// What the node's RPC said about its own sync, normalised across dialects, or that the
+/// poll failed. Whether a node is really synced is derived elsewhere (heights, peers, head
+/// age), never taken from this word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SyncState {
     #[default]
     Unknown,
     Syncing,
+    /// The node reports it has caught up.
     Done,
+    /// zenon state 3, or a substrate node with no peers that should have some.
     NotEnoughPeers,
     /// The RPC call failed; such a sample carries no heights.
     Error,

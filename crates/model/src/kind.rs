@@ -1,3 +1,5 @@
+//! The node family, which fixes the JSON-RPC dialect, the default port and the block time.
+
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -53,17 +55,20 @@ impl fmt::Display for Kind {
     }
 }
 
+/// A kind name that is none of the known ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown node kind `{0}` (expected zenon, ethereum or substrate)")]
+pub struct ParseKindError(pub String);
+
 impl FromStr for Kind {
-    type Err = String;
+    type Err = ParseKindError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "zenon" | "znn" | "znnd" => Ok(Kind::Zenon),
             "ethereum" | "eth" => Ok(Kind::Ethereum),
             "substrate" | "xx" => Ok(Kind::Substrate),
-            other => Err(format!(
-                "unknown node kind `{other}` (expected zenon, ethereum or substrate)"
-            )),
+            other => Err(ParseKindError(other.to_owned())),
         }
     }
 }

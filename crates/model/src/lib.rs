@@ -1,0 +1,16 @@
+//! The types several nodewarden crates share, and nothing else: the node [`Kind`], the
+//! [`SyncState`], one [`Sample`] and the [`SampleRow`] the watch records, and the views of
+//! a node ([`NodeReport`], [`NodeView`]). It sits below every engine and sink so that
+//! sharing a type never means linking an HTTP client or SQLite.
+mod kind;
+mod row;
+mod sample;
+mod view;
+
+pub use kind::{Kind, ParseKindError};
+pub use row::SampleRow;
+pub use sample::{CSV_COLUMNS, ParseStateError, Sample, SyncState};
+pub use view::{
+    BackupInfo, Backups, Health, LATENCY_BUCKETS, LatencyHistogram, NodeReport, NodeView,
+    ProcessView, WatchState, health,
+};

@@ -1,0 +1,12 @@
+//! A sample as the watch produces it and the recorder stores it.
+
+use crate::Sample;
+
+/// A sample plus what the recorder keeps beyond the CSV columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SampleRow {
+    pub sample: Sample,
+    pub error: Option<String>,
+    pub latency_ms: Option<f64>,
+    pub steal_percent: Option<f64>,
+}
