@@ -1,4 +1,4 @@
-//! CSV export of samples (DESIGN.md §4: header row, empty field = missing).
+//! CSV export of samples (header row, empty field = missing).
 
 use crate::error::AnalyzeError;
 use nodewarden_model::{CSV_COLUMNS, Sample};

@@ -1,4 +1,4 @@
-//! Tuning knobs. The defaults are what DESIGN.md §4 and docs/ANALYSIS.md describe.
+//! Tuning knobs. The defaults are what docs/ANALYSIS.md describes.
 
 use std::time::Duration;
 

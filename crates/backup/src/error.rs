@@ -1,3 +1,5 @@
+//! The backup engine's error type: one line naming the culprit, the cause kept as a source.
+
 use nodewarden_store::StoreError;
 
 /// Every failure is one line naming the culprit. `Input` is the caller's mistake (exit 2);

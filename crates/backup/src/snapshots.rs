@@ -16,7 +16,7 @@ pub struct Listed {
     pub time: DateTime<Utc>,
 }
 
-/// The `snapshots --json` shape (a contract: DESIGN.md §5).
+/// The `snapshots --json` shape (a contract with scripts: docs/FORMAT.md).
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub id: String,

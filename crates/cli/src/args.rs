@@ -1,4 +1,4 @@
-//! The command-line surface (DESIGN.md §7). Names, flags and JSON keys are a contract.
+//! The command-line surface . Names, flags and JSON keys are a contract.
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -49,7 +49,7 @@ pub enum Command {
     Backup(crate::cmd::backup::BackupCommand),
     /// Analyse a recorded run or a samples CSV: stalls, ETA, cost by height; HTML, CSV, bundle.
     Report(crate::cmd::report::ReportArgs),
-    /// Analyse a samples CSV (DESIGN.md §4 columns): rate, ETA with a range, stalls, cost.
+    /// Analyse a samples CSV (the columns in docs/ANALYSIS.md): rate, ETA with a range, stalls, cost.
     Analyze(crate::cmd::analyze::AnalyzeArgs),
     /// Compare two syncs by height (runs or CSV files): speedup, stalls, resources.
     Compare(crate::cmd::compare::CompareArgs),

@@ -1,5 +1,6 @@
 //! Exit codes and the one-line error every failure ends in.
 use std::fmt::Display;
+use std::process::ExitCode;
 
 /// Failures carry their exit code: 2 for bad input (arguments, config, files), 1 for
 /// everything that went wrong at run time. Commands with their own convention (`check`:
@@ -26,9 +27,15 @@ impl Failure {
     }
 }
 
-pub fn fail(f: Failure) -> ! {
+/// Prints the failure's one line and gives its exit code.
+pub fn report(f: Failure) -> ExitCode {
     eprintln!("nodewarden: {}", f.message);
-    std::process::exit(f.code)
+    code(f.code)
+}
+
+/// Exit codes live in 0..=255; anything else is a bug, reported as a run-time failure.
+pub fn code(code: i32) -> ExitCode {
+    u8::try_from(code).map_or(ExitCode::FAILURE, ExitCode::from)
 }
 
 pub type CmdResult = Result<i32, Failure>;

@@ -3,13 +3,18 @@
 mod args;
 mod cmd;
 mod exit;
+mod out;
+mod progress;
+mod shutdown;
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::args::{Cli, Command};
 use crate::exit::Failure;
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -17,9 +22,11 @@ fn main() {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => exit::fail(Failure::runtime(format!(
-            "cannot start the async runtime: {e}"
-        ))),
+        Err(e) => {
+            return exit::report(Failure::runtime(format!(
+                "cannot start the async runtime: {e}"
+            )));
+        }
     };
     let result = runtime.block_on(async {
         match cli.command {
@@ -35,9 +42,16 @@ fn main() {
             Command::Probe(a) => cmd::probe::run(a).await,
         }
     });
+    // Commands may leave blocking tasks behind (a stuck RPC read, a slow disk): they must
+    // not hold the exit.
+    runtime.shutdown_background();
+    if out::closed() {
+        // The reader went away (`| head`): whatever failed after that is its echo.
+        return ExitCode::SUCCESS;
+    }
     match result {
-        Ok(code) => std::process::exit(code),
-        Err(f) => exit::fail(f),
+        Ok(code) => exit::code(code),
+        Err(f) => exit::report(f),
     }
 }
 

@@ -1,3 +1,5 @@
+//! The `[check]` thresholds of `nodewarden check` (docs/CHECK.md).
+
 use std::time::Duration;
 
 use serde::Deserialize;

@@ -1,3 +1,5 @@
+//! Duration fields in the config, written the way people write them ("2s", "1h 30m").
+
 use std::time::Duration;
 
 use nodewarden_analyze::StallAfter;

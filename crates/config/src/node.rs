@@ -1,3 +1,5 @@
+//! One `[[node]]` table, and `--node NAME=KIND@URL` on the command line.
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -25,7 +25,7 @@ use std::time::Duration;
 pub use baseline::{Baseline, Check, Delta, check as check_baseline, load as load_baseline};
 pub use error::LoadError;
 pub use report::{Equality, Latency, Report, Summary, ThresholdResult, TimePoint};
-pub use run::{Progress, Stop, run};
+pub use run::{LiveTick, Stop, run};
 pub use scenario::{Executor, RequestSpec, Scenario, Stage, Tolerance, parse_tolerance};
 pub use threshold::{Threshold, parse as parse_threshold};
 

@@ -21,7 +21,7 @@ use crate::stats::{ErrKind, Stats, histogram, lock};
 
 /// A snapshot for live display, once per `tick`.
 #[derive(Debug, Clone)]
-pub struct Progress {
+pub struct LiveTick {
     pub elapsed: Duration,
     pub planned: Duration,
     pub calls: u64,
@@ -84,7 +84,7 @@ pub async fn run(
     compare: Option<&str>,
     stage: &str,
     stop: &Stop,
-    progress: &mut (dyn FnMut(&Progress) + Send),
+    progress: &mut (dyn FnMut(&LiveTick) + Send),
 ) -> Result<Report, LoadError> {
     let mut endpoints = vec![Endpoint::parse(target).map_err(|e| LoadError::Usage(e.to_string()))?];
     if let Some(c) = compare {
@@ -157,7 +157,7 @@ pub async fn run(
             p99_ms: ms(iv.hist.value_at_quantile(0.99)),
             max_ms: ms(iv.hist.max()),
         });
-        progress(&Progress {
+        progress(&LiveTick {
             elapsed: now.duration_since(start),
             planned,
             calls,

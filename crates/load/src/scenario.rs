@@ -1,4 +1,4 @@
-//! The scenario file (DESIGN.md §6 plus executors, batches, connections, tolerance).
+//! The scenario file (docs/LOADTEST.md: target, executor, rate, requests, thresholds, batches, connections, tolerance).
 //! Parsing is two steps: serde with `deny_unknown_fields` (errors carry a byte span), then
 //! validation (errors carry a key path); both end up naming file, line and key.
 use std::path::Path;

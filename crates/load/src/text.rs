@@ -3,7 +3,7 @@ use std::fmt::Write;
 
 use crate::baseline::Check;
 use crate::report::{Report, Summary};
-use crate::run::Progress;
+use crate::run::LiveTick;
 
 fn f(ms: f64) -> String {
     if ms >= 1000.0 {
@@ -116,7 +116,7 @@ pub fn summary(r: &Report) -> String {
 }
 
 /// One line of live progress (also the plain-text log line off a terminal).
-pub fn progress_line(p: &Progress) -> String {
+pub fn progress_line(p: &LiveTick) -> String {
     format!(
         "{}{:>5.1}s/{:.0}s  {} calls  {:.0}/s  {} errors  p50 {}  p99 {}  {} conns",
         if p.stage.is_empty() {

@@ -1,3 +1,5 @@
+//! Reading a recording back: its runs, and their samples streamed in time order.
+
 use std::path::{Path, PathBuf};
 
 use nodewarden_model::{Sample, SyncState};

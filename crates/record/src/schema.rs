@@ -1,3 +1,5 @@
+//! The SQLite schema of a recording, and its version.
+
 use rusqlite::Connection;
 
 /// Bumped whenever a table changes shape; older files are migrated on open.
@@ -18,7 +20,7 @@ CREATE TABLE IF NOT EXISTS run_nodes (
     kind   TEXT NOT NULL,
     PRIMARY KEY (run_id, node)
 );
--- One row per node per tick. NULL means not measured, never zero (DESIGN.md §4).
+-- One row per node per tick. NULL means not measured, never zero.
 CREATE TABLE IF NOT EXISTS samples (
     run_id         INTEGER NOT NULL REFERENCES runs(id),
     t_ms           INTEGER NOT NULL,

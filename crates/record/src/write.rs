@@ -1,3 +1,6 @@
+//! The recorder: a writer thread that commits batches of samples, so the watch never waits on
+//! the disk.
+
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;

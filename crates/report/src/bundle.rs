@@ -59,7 +59,7 @@ impl<W: Write> Bundle<W> {
 
 /// What goes into a run's shareable bundle.
 pub struct RunBundle<'a, R: Read> {
-    /// The samples in DESIGN.md §4 CSV, node names already scrubbed, and its length.
+    /// The samples CSV (docs/ANALYSIS.md), node names already scrubbed, and its length.
     pub samples_csv: R,
     pub samples_csv_len: u64,
     /// The analyses as JSON.

@@ -1,3 +1,5 @@
+//! The `watch --once` table.
+
 use nodewarden_model::NodeReport;
 
 use crate::format::{age, count, percent};

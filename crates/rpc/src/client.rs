@@ -1,3 +1,6 @@
+//! The [`ChainClient`] trait, the kind specification (`auto` or a known kind) and the
+//! connection that probes the dialect when asked to.
+
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;

@@ -1,3 +1,5 @@
+//! `--kind auto`: which dialect a node speaks, found by calls only one dialect answers.
+
 use serde_json::json;
 
 use crate::Kind;

@@ -1,3 +1,5 @@
+//! Failures reading a node, each naming the node and its URL, with a short reason label.
+
 use std::fmt;
 use std::time::Duration;
 

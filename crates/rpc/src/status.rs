@@ -1,3 +1,5 @@
+//! The normalised status of a node and the derived "synced" predicate.
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};

@@ -1,3 +1,5 @@
+//! JSON-RPC 2.0 over HTTP POST: one client per node, calls with a timeout, batched calls.
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -1,3 +1,5 @@
+//! A data dir's size, kept current incrementally.
+
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs;

@@ -1,3 +1,5 @@
+//! Host-wide CPU figures from /proc/stat: busy, idle and steal.
+
 use std::fs;
 
 /// Aggregate CPU time of the host from the first line of /proc/stat, in clock ticks.

@@ -1,3 +1,6 @@
+//! A node process's CPU, RSS and IO counters from /proc, found by name, pid file or pid and
+//! found again after a restart.
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

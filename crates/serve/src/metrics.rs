@@ -1,5 +1,5 @@
 //! The Prometheus text exposition (format 0.0.4) of a watch state. Names are a contract
-//! (DESIGN.md §4); `promtool check metrics` must accept the output.
+//! (names and labels in the README); `promtool check metrics` must accept the output.
 use std::fmt::Write;
 
 use nodewarden_model::{LATENCY_BUCKETS, NodeView, WatchState};

@@ -1,3 +1,5 @@
+//! The simulator's error type.
+
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,3 +1,5 @@
+//! The polling engine behind `nodewarden watch`.
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -44,7 +46,6 @@ struct Slot {
 
 /// The polling engine: each [`Watcher::tick`] reads every node concurrently, samples their
 /// processes and data dirs, feeds the analysis, and returns the samples to record.
-
 pub struct Watcher {
     slots: Vec<Slot>,
     backups: Backups,

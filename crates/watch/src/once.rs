@@ -1,3 +1,5 @@
+//! One poll of every node (`watch --once`), and the report a poll makes.
+
 use std::time::{Duration, SystemTime};
 
 use nodewarden_config::NodeConfig;

@@ -1,3 +1,5 @@
+//! The watch loop: ticks at the interval until shutdown.
+
 use std::future::Future;
 
 use nodewarden_model::{SampleRow, WatchState};

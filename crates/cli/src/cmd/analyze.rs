@@ -11,7 +11,7 @@ use crate::exit::{CmdResult, Failure};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-The CSV has a header row with the DESIGN.md §4 columns (t_ms, node, state, current, target,
+The CSV has a header row with the columns of docs/ANALYSIS.md (t_ms, node, state, current, target,
 peers, head_hash, head_time, cpu_s, rss_bytes, read_bytes, write_bytes, data_dir_bytes);
 an empty field is a missing value. Several nodes in one file are analysed separately.
 
@@ -75,7 +75,7 @@ pub fn run(args: AnalyzeArgs) -> CmdResult {
     if analyses.is_empty() {
         return Err(Failure::usage(format!("{name}: no samples")));
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::out::stdout();
     let text = if args.json {
         serde_json::to_string_pretty(&analyses).map_err(Failure::runtime)? + "\n"
     } else {

@@ -1,17 +1,16 @@
-//! Backup commands (DESIGN.md §5, §7): init, backup, snapshots, forget, prune, verify,
+//! Backup commands: init, backup, snapshots, forget, prune, verify,
 //! restore. Wiring only: the engine is `nodewarden-backup`.
 /// `println!` that does not panic when stdout is a closed pipe (`| head`).
 macro_rules! say {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($t)*);
+        let _ = writeln!(crate::out::stdout(), $($t)*);
     }};
 }
 
 mod copy;
 mod maintain;
 mod make;
-mod progress;
 mod restore;
 
 use std::path::{Path, PathBuf};

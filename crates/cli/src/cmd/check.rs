@@ -81,7 +81,7 @@ pub async fn run(args: CheckArgs, config: Option<&Path>) -> CmdResult {
 }
 
 fn print(text: &str) -> Result<(), Failure> {
-    std::io::stdout()
+    crate::out::stdout()
         .write_all(text.as_bytes())
         .map_err(Failure::runtime)
 }

@@ -194,7 +194,7 @@ pub fn run(args: CompareArgs, config: Option<&Path>) -> CmdResult {
     let (a, _) = side("A", &args.a, args.node_a.as_deref(), record, config, &opts)?;
     let (b, _) = side("B", &args.b, args.node_b.as_deref(), record, config, &opts)?;
     let c = compare(&a, &b);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::out::stdout();
     let text = if args.json {
         serde_json::to_string_pretty(&c).map_err(Failure::runtime)? + "\n"
     } else {

@@ -59,7 +59,7 @@ pub async fn run(args: DemoArgs, config: Option<&Path>) -> CmdResult {
         )));
     }
     // Ctrl-C while the sims start must still stop them cleanly.
-    let signalled = crate::cmd::sim::shutdown_signal();
+    let signalled = crate::shutdown::signal();
     let dir = args
         .dir
         .clone()
@@ -68,7 +68,7 @@ pub async fn run(args: DemoArgs, config: Option<&Path>) -> CmdResult {
     let base = Config::load(config).map_err(Failure::usage)?.config;
     let mut children = Vec::new();
     let mut nodes = Vec::new();
-    let mut out = std::io::stdout();
+    let mut out = crate::out::stdout();
     let _ = writeln!(
         out,
         "nodewarden demo: {} simulated nodes at {}x speed in {}",
@@ -119,7 +119,7 @@ pub async fn run(args: DemoArgs, config: Option<&Path>) -> CmdResult {
         && let Some(db) = &live.record
     {
         let _ = writeln!(
-            std::io::stdout(),
+            crate::out::stdout(),
             "the sims stopped; the recording stays: nodewarden report {}",
             db.display()
         );

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use nodewarden_backup::{Repository, Secret, Silent, latest_per_node, list_snapshots, verify};
 use nodewarden_config::RepositoryConfig;
-use nodewarden_serve::Shared;
 use nodewarden_model::{BackupInfo, Backups};
+use nodewarden_serve::Shared;
 
 /// Snapshots arrive at most every few hours; reading a repository (argon2, listing) is not
 /// free, and an S3 repository bills requests.

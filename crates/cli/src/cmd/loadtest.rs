@@ -1,12 +1,13 @@
 //! `nodewarden loadtest`: wiring only. The engine, reports and renderings are
 //! `nodewarden-load`; this file parses flags, shows progress and picks the exit code.
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nodewarden_load::{self as load, Progress, Report, Scenario};
+use nodewarden_load::{self as load, Report, Scenario};
+
+use crate::progress::StatusLine;
 
 use crate::exit::{CmdResult, Failure};
 
@@ -93,18 +94,16 @@ pub async fn run(a: LoadtestArgs) -> CmdResult {
     };
     let stop = load::Stop::new();
     {
-        // First Ctrl-C: stop sending and report what was sent; a second one: leave now.
+        // First Ctrl-C or SIGTERM: stop sending and report what was sent; a second: leave now.
         let stop = stop.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.stop();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
-                }
-            }
+            crate::shutdown::signal().await;
+            stop.stop();
+            crate::shutdown::signal().await;
+            std::process::exit(130);
         });
     }
-    let mut view = View::new(a.log_every);
+    let mut view = StatusLine::new(a.log_every);
     let code = match &a.rates {
         None => {
             let report = load::run(
@@ -113,12 +112,12 @@ pub async fn run(a: LoadtestArgs) -> CmdResult {
                 compare.as_deref(),
                 "",
                 &stop,
-                &mut |p| view.update(p),
+                &mut |p| view.update(|| load::text::progress_line(p)),
             )
             .await
             .map_err(Failure::runtime)?;
             view.finish();
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::out::stdout();
             let _ = write!(out, "{}", load::text::summary(&report));
             write_file(&a.json, || json(&report))?;
             write_file(&a.html, || load::html::render(&report))?;
@@ -148,7 +147,7 @@ pub async fn run(a: LoadtestArgs) -> CmdResult {
                 let s = scenario.at_rate(*rate, step);
                 let label = format!("rate {rate}/s");
                 let r = load::run(&s, &target, compare.as_deref(), &label, &stop, &mut |p| {
-                    view.update(p)
+                    view.update(|| load::text::progress_line(p))
                 })
                 .await
                 .map_err(Failure::runtime)?;
@@ -159,7 +158,11 @@ pub async fn run(a: LoadtestArgs) -> CmdResult {
             }
             view.finish();
             let rates = &rates[..reports.len()];
-            print!("{}", load::text::sweep(rates, &reports));
+            let _ = write!(
+                crate::out::stdout(),
+                "{}",
+                load::text::sweep(rates, &reports)
+            );
             write_file(&a.json, || sweep_json(rates, &reports, &scenario))?;
             write_file(&a.html, || load::html::render_sweep(rates, &reports))?;
             if baseline.is_some() {
@@ -201,49 +204,4 @@ fn write_file(path: &Option<PathBuf>, render: impl FnOnce() -> String) -> Result
             .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", p.display())))?;
     }
     Ok(())
-}
-
-/// A spinner line on a terminal, a plain line every `every` otherwise.
-enum View {
-    Terminal(ProgressBar),
-    Log {
-        every: Duration,
-        last: Option<Instant>,
-    },
-}
-
-impl View {
-    fn new(every: Duration) -> View {
-        if std::io::stdout().is_terminal() {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout_with_hz(4));
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.set_message("starting…");
-            bar.enable_steady_tick(Duration::from_millis(250));
-            View::Terminal(bar)
-        } else {
-            View::Log { every, last: None }
-        }
-    }
-
-    fn update(&mut self, p: &Progress) {
-        match self {
-            View::Terminal(bar) => bar.set_message(load::text::progress_line(p)),
-            View::Log { every, last } => {
-                if last.is_some_and(|t| t.elapsed() < *every) {
-                    return;
-                }
-                *last = Some(Instant::now());
-                println!("{}", load::text::progress_line(p));
-            }
-        }
-    }
-
-    fn finish(&mut self) {
-        if let View::Terminal(bar) = self {
-            bar.finish_and_clear();
-        }
-    }
 }

@@ -1,3 +1,6 @@
+//! One module per subcommand: each turns its resolved arguments into library calls and
+//! prints the result. No logic of their own beyond wiring and exit codes.
+
 pub mod analyze;
 pub mod backup;
 pub mod check;
@@ -5,7 +8,6 @@ pub mod compare;
 pub mod demo;
 pub mod follow_backups;
 pub mod input;
-pub mod live;
 pub mod loadtest;
 pub mod probe;
 pub mod report;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use crate::progress::Steps;
 use nodewarden_probe::hw::{self, Minimums, Plan, ProbeError, Report, VerdictStatus};
 
 use crate::exit::{CmdResult, Failure};
@@ -58,7 +58,7 @@ pub async fn run(args: ProbeArgs) -> CmdResult {
         )));
     }
     let cancel = Arc::new(AtomicBool::new(false));
-    let bar = Bar::new(!args.json && std::io::stderr().is_terminal());
+    let bar = Steps::new(6, !args.json && std::io::stderr().is_terminal());
     let plan = if args.quick {
         Plan::quick()
     } else {
@@ -69,7 +69,7 @@ pub async fn run(args: ProbeArgs) -> CmdResult {
     let mut job = tokio::task::spawn_blocking(move || hw::run(&dir, &plan, quick, &progress, &c));
     let result = tokio::select! {
         r = &mut job => r,
-        _ = crate::cmd::sim::shutdown_signal() => {
+        _ = crate::shutdown::signal() => {
             cancel.store(true, Ordering::Relaxed);
             // The loops check the flag between operations; one slow fsync is the worst wait.
             let _ = tokio::time::timeout(Duration::from_secs(10), &mut job).await;
@@ -94,42 +94,16 @@ pub async fn run(args: ProbeArgs) -> CmdResult {
     } else {
         human(&report)
     };
-    std::io::stdout()
+    crate::out::stdout()
         .write_all(text.as_bytes())
         .map_err(Failure::runtime)?;
     Ok(0)
 }
 
-/// An indicatif bar on a terminal, nothing otherwise (cron and pipes get the report only).
-#[derive(Clone)]
-struct Bar(Option<ProgressBar>);
-
-impl Bar {
-    fn new(on: bool) -> Bar {
-        Bar(on.then(|| {
-            let b = ProgressBar::with_draw_target(Some(6), ProgressDrawTarget::stderr_with_hz(8));
-            b.set_style(
-                ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg} {elapsed}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            b.enable_steady_tick(Duration::from_millis(125));
-            b
-        }))
-    }
-
-    fn finish(&self) {
-        if let Some(b) = &self.0 {
-            b.finish_and_clear();
-        }
-    }
-}
-
-impl hw::Progress for Bar {
+/// The probe's steps as the engine announces them.
+impl hw::StageObserver for Steps {
     fn stage(&self, step: usize, _of: usize, what: &str) {
-        if let Some(b) = &self.0 {
-            b.set_position(step as u64 - 1);
-            b.set_message(what.to_string());
-        }
+        self.step(step, what);
     }
 }
 

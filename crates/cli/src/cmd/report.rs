@@ -19,7 +19,7 @@ const CHART_POINTS: usize = 600;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 RUN|FILE is a recording (SQLite, as written by `watch --record`), a samples CSV (the
-DESIGN.md §4 columns), or a run of the recording given by --record (default: watch.record
+columns of docs/ANALYSIS.md), or a run of the recording given by --record (default: watch.record
 in the config, else nodewarden.db): its name, its id or `latest`.
 
 Examples:
@@ -53,7 +53,7 @@ pub struct ReportArgs {
     /// Print the analysis as JSON (an array, one object per node) instead of the summary.
     #[arg(long)]
     pub json: bool,
-    /// Export the samples as CSV (exactly the DESIGN.md §4 columns).
+    /// Export the samples as CSV (exactly the columns of docs/ANALYSIS.md).
     #[arg(long, value_name = "OUT")]
     pub csv: Option<PathBuf>,
     /// Write a shareable .tar.zst: samples CSV, summary JSON, HTML, tool version.
@@ -175,7 +175,7 @@ pub fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         });
     }
     let analyses = analyzer.finish();
-    let mut out = std::io::stdout();
+    let mut out = crate::out::stdout();
     let mut notes = Vec::new();
     if args.json {
         let json = serde_json::to_string_pretty(&analyses).map_err(Failure::runtime)?;

@@ -1,3 +1,5 @@
+//! `nodewarden sim`: runs one simulated node in the foreground until SIGTERM or Ctrl-C.
+
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -27,7 +29,7 @@ pub async fn run(args: SimArgs) -> CmdResult {
             .join("nodewarden-sim")
             .join(format!("{kind}-{}", listen.port()))
     });
-    let stop = shutdown_signal();
+    let stop = crate::shutdown::signal();
     let sim = Sim::start(SimOptions {
         kind: Some(kind),
         scenario,
@@ -38,7 +40,7 @@ pub async fn run(args: SimArgs) -> CmdResult {
     .await
     .map_err(Failure::runtime)?;
     // Tests and scripts read the address from this first line: keep its shape.
-    let mut out = std::io::stdout();
+    let mut out = crate::out::stdout();
     let _ = writeln!(
         out,
         "listening on http://{} ({kind}, data dir {}, height {}, tip {})",
@@ -53,27 +55,4 @@ pub async fn run(args: SimArgs) -> CmdResult {
     sim.shutdown().await.map_err(Failure::runtime)?;
     let _ = writeln!(out, "stopped at height {height}");
     Ok(0)
-}
-
-/// SIGTERM (systemd, kill) or SIGINT (Ctrl-C), whichever comes first. The handlers are
-/// installed when this is called, not when the future is first polled: a signal that
-/// arrives in between must still end the process cleanly, not by the default action.
-pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
-    use tokio::signal::unix::{Signal, SignalKind, signal};
-    async fn recv(s: Option<Signal>) {
-        match s {
-            Some(mut s) => {
-                s.recv().await;
-            }
-            None => std::future::pending().await,
-        }
-    }
-    let term = signal(SignalKind::terminate()).ok();
-    let int = signal(SignalKind::interrupt()).ok();
-    async move {
-        tokio::select! {
-            _ = recv(term) => {}
-            _ = recv(int) => {}
-        }
-    }
 }

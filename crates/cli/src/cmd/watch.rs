@@ -1,3 +1,6 @@
+//! `nodewarden watch`: `--once` polls every node once; otherwise the watch loop with its
+//! live view, HTTP server, recorder and backup follower, until a signal stops it.
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,8 +13,8 @@ use nodewarden_serve::{History, ServeOptions, Shared};
 use nodewarden_watch::{WatchOptions, Watcher};
 
 use crate::args::{LiveArgs, WatchArgs};
-use crate::cmd::live::LiveView;
 use crate::exit::{CmdResult, Failure};
+use crate::progress::LiveView;
 
 pub async fn run(args: WatchArgs, config: Option<&Path>) -> CmdResult {
     let loaded = Config::load(config).map_err(Failure::usage)?;
@@ -33,7 +36,7 @@ pub async fn run(args: WatchArgs, config: Option<&Path>) -> CmdResult {
         } else {
             nodewarden_report::status_table(&reports)
         };
-        std::io::stdout()
+        crate::out::stdout()
             .write_all(out.as_bytes())
             .map_err(Failure::runtime)?;
         return Ok(if reports.iter().all(|r| r.ok) { 0 } else { 1 });
@@ -118,9 +121,9 @@ pub async fn watch(
     s: Settings,
     stop: impl std::future::Future<Output = ()>,
 ) -> CmdResult {
-    let signalled = crate::cmd::sim::shutdown_signal();
+    let signalled = crate::shutdown::signal();
     let shared = Shared::new();
-    let mut out = std::io::stdout();
+    let mut out = crate::out::stdout();
     let recorder = match &s.record {
         Some(path) => {
             let r = Recorder::open(path, s.run.clone(), env!("CARGO_PKG_VERSION"))
@@ -226,7 +229,7 @@ pub async fn watch(
     if let Some(r) = recorder {
         let name = r.run_name().to_string();
         r.close().map_err(Failure::runtime)?;
-        let _ = writeln!(std::io::stdout(), "recorded run `{name}`");
+        let _ = writeln!(crate::out::stdout(), "recorded run `{name}`");
     }
     match record_error {
         Some(e) => Err(Failure::runtime(e)),

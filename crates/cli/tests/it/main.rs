@@ -18,4 +18,5 @@ mod report;
 mod report_html;
 mod s3;
 mod sim_lifecycle;
+mod tidy;
 mod watch;

@@ -74,13 +74,13 @@ impl Plan {
 }
 
 /// Where the probe is; the CLI draws it, the library only reports.
-pub trait Progress: Send + Sync {
+pub trait StageObserver: Send + Sync {
     fn stage(&self, step: usize, of: usize, what: &str);
 }
 
 pub struct Silent;
 
-impl Progress for Silent {
+impl StageObserver for Silent {
     fn stage(&self, _: usize, _: usize, _: &str) {}
 }
 
@@ -103,7 +103,7 @@ pub fn run(
     data_dir: &Path,
     plan: &Plan,
     quick: bool,
-    progress: &dyn Progress,
+    progress: &dyn StageObserver,
     cancel: &AtomicBool,
 ) -> Result<Report, ProbeError> {
     let started = Instant::now();

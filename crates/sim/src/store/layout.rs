@@ -1,4 +1,4 @@
-//! Where each kind keeps its databases and key files (DESIGN.md §3), with
+//! Where each kind keeps its databases and key files, with
 //! LevelDB standing in for RocksDB. Key files are written once and never
 //! overwritten: they are the "critical" files a backup must carry.
 

@@ -7,9 +7,9 @@ use clap::Args;
 use nodewarden_backup::{BackupError, InitOptions, Repository, Secret};
 use nodewarden_config::Config;
 
-use super::progress::Render;
 use super::{RemoteArgs, blocking, print_json, remote_options};
 use crate::exit::{CmdResult, Failure};
+use crate::progress::ByteProgress;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -89,7 +89,7 @@ pub async fn copy(a: CopyArgs, config: Config) -> CmdResult {
         }
     };
     let rt = tokio::runtime::Handle::current();
-    let render = Arc::new(Render::new());
+    let render = Arc::new(ByteProgress::new());
     let r = render.clone();
     let names = a.snapshots.clone();
     let out = blocking(move || {

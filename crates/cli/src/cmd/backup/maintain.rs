@@ -3,9 +3,9 @@ use clap::Args;
 use nodewarden_backup::KeepPolicy;
 use nodewarden_config::Config;
 
-use super::progress::Render;
 use super::{RepoArgs, blocking, print_json};
 use crate::exit::{CmdResult, Failure};
+use crate::progress::ByteProgress;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -58,7 +58,7 @@ pub async fn forget(a: ForgetArgs, config: Config) -> CmdResult {
         ));
     }
     let repo = a.repo.open(&config).await?;
-    let render = std::sync::Arc::new(Render::new());
+    let render = std::sync::Arc::new(ByteProgress::new());
     let (r, dry, prune) = (render.clone(), a.dry_run, a.prune);
     let (decisions, pruned) = blocking(move || {
         let d = nodewarden_backup::forget(&repo, &policy, dry, r.as_ref())?;
@@ -108,7 +108,7 @@ pub struct PruneArgs {
 
 pub async fn prune(a: PruneArgs, config: Config) -> CmdResult {
     let repo = a.repo.open(&config).await?;
-    let render = std::sync::Arc::new(Render::new());
+    let render = std::sync::Arc::new(ByteProgress::new());
     let r = render.clone();
     let report = blocking(move || nodewarden_backup::prune(&repo, r.as_ref())).await?;
     render.done();
@@ -176,7 +176,7 @@ pub async fn verify(a: VerifyArgs, config: Config) -> CmdResult {
     } else {
         a.read_data_subset
     };
-    let render = std::sync::Arc::new(Render::new());
+    let render = std::sync::Arc::new(ByteProgress::new());
     let r = render.clone();
     let report = blocking(move || nodewarden_backup::verify(&repo, fraction, r.as_ref())).await?;
     render.done();

@@ -5,9 +5,9 @@ use clap::Args;
 use nodewarden_backup::{BackupOptions, InitOptions, Repository};
 use nodewarden_config::Config;
 
-use super::progress::Render;
 use super::{RepoArgs, blocking, failure, print_json};
 use crate::exit::{CmdResult, Failure};
+use crate::progress::ByteProgress;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -126,7 +126,7 @@ pub async fn backup(a: BackupArgs, config: Config) -> CmdResult {
         None => None,
     };
     let repo = a.repo.open(&config).await?;
-    let render = std::sync::Arc::new(Render::new());
+    let render = std::sync::Arc::new(ByteProgress::new());
     let r = render.clone();
     let store = repo.store_arc();
     let out = blocking(move || match (node, hot) {

@@ -5,9 +5,9 @@ use clap::Args;
 use nodewarden_backup::{NodeService, RestoreOptions, ServiceControl};
 use nodewarden_config::Config;
 
-use super::progress::Render;
 use super::{RepoArgs, blocking, print_json};
 use crate::exit::{CmdResult, Failure};
+use crate::progress::ByteProgress;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -56,7 +56,7 @@ pub async fn restore(a: RestoreArgs, config: Config) -> CmdResult {
     };
     let repo = a.repo.open(&config).await?;
     let store = repo.store_arc();
-    let render = std::sync::Arc::new(Render::new());
+    let render = std::sync::Arc::new(ByteProgress::new());
     let r = render.clone();
     let (sel, target, trust, pg_into) = (
         a.snapshot.clone(),

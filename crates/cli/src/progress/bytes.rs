@@ -1,22 +1,21 @@
-//! Renders engine progress: a bar with throughput and ETA on a terminal, plain lines
+//! Backup engine progress: a bar with throughput and ETA on a terminal, plain lines
 //! otherwise. Notes go to stderr so `--json` output stays clean.
-use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use nodewarden_backup::Progress;
 
-pub struct Render {
+pub struct ByteProgress {
     tty: bool,
     bar: Mutex<Option<ProgressBar>>,
     plain: Mutex<(Instant, u64, u64)>,
 }
 
-impl Render {
-    pub fn new() -> Render {
-        Render {
-            tty: std::io::stdout().is_terminal(),
+impl ByteProgress {
+    pub fn new() -> ByteProgress {
+        ByteProgress {
+            tty: crate::out::is_terminal(),
             bar: Mutex::new(None),
             plain: Mutex::new((Instant::now(), 0, 0)),
         }
@@ -29,7 +28,7 @@ impl Render {
     }
 }
 
-impl Progress for Render {
+impl Progress for ByteProgress {
     fn phase(&self, name: &str, total: Option<u64>) {
         self.done();
         if self.tty {

@@ -1,10 +1,12 @@
-//! The live view: lines that stay in place on a terminal, periodic log lines otherwise.
-use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
+//! The watch's live view: one line per node, that stay in place on a terminal, periodic log lines otherwise.
+use std::io::Write;
+use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nodewarden_config::NodeConfig;
 use nodewarden_model::WatchState;
+
+use super::Throttle;
 
 pub struct LiveView {
     mode: Mode,
@@ -17,8 +19,7 @@ enum Mode {
         bars: Vec<ProgressBar>,
     },
     Log {
-        every: Duration,
-        last: Option<Instant>,
+        every: Throttle,
         json: bool,
     },
 }
@@ -30,7 +31,7 @@ impl LiveView {
             .map(|n| n.name.chars().count())
             .max()
             .unwrap_or(4);
-        let mode = if std::io::stdout().is_terminal() && !json {
+        let mode = if crate::out::is_terminal() && !json {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(4));
             let style = ProgressStyle::with_template("{msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar());
@@ -52,8 +53,7 @@ impl LiveView {
             }
         } else {
             Mode::Log {
-                every: log_every,
-                last: None,
+                every: Throttle::new(log_every),
                 json,
             }
         };
@@ -67,12 +67,11 @@ impl LiveView {
                     bar.set_message(nodewarden_report::live_line(node, self.name_width));
                 }
             }
-            Mode::Log { every, last, json } => {
-                if last.is_some_and(|t| t.elapsed() < *every) {
+            Mode::Log { every, json } => {
+                if !every.due() {
                     return;
                 }
-                *last = Some(Instant::now());
-                let mut out = std::io::stdout().lock();
+                let mut out = crate::out::stdout();
                 for node in &state.nodes {
                     let line = if *json {
                         serde_json::to_string(node).unwrap_or_default()
