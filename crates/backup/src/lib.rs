@@ -6,6 +6,7 @@ mod copy;
 mod crypto;
 mod error;
 mod fetch;
+mod follow;
 mod forget;
 mod format;
 mod freeze;
@@ -27,6 +28,7 @@ pub use backup::{Options as BackupOptions, Report as BackupReport, Source, backu
 pub use copy::{CopyReport, choose as choose_snapshots, compatible, copy};
 pub use crypto::Secret;
 pub use error::{BackupError, Result};
+pub use follow::{CheckedVerify, RepositoryView, repository_view};
 pub use forget::{Decision, KeepPolicy};
 pub use format::{Entry, EntryKind, FORMAT_VERSION, Snapshot};
 pub use freeze::{Frozen, Method as FreezeMethod, freeze, freeze_dir_for};

@@ -10,8 +10,13 @@ use crate::progress::Progress;
 use crate::repo::Repository;
 use crate::snapshots;
 
+/// What `verify --json` prints and the dashboard shows; `ok` and `read_data` are derived
+/// but serialised, so readers need no rules of their own.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct VerifyReport {
+    pub ok: bool,
+    /// Whether blobs were read back (`--read-data` or a subset), or only the structure checked.
+    pub read_data: bool,
     pub snapshots: usize,
     pub packs: usize,
     pub packs_read: usize,
@@ -170,6 +175,8 @@ pub fn verify(
         }
     }
     r.damaged = damaged.into_iter().collect();
+    r.ok = r.problems.is_empty();
+    r.read_data = read_fraction.is_some();
     Ok(r)
 }
 

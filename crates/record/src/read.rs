@@ -129,14 +129,26 @@ impl Recording {
         &self,
         run_id: i64,
         node: Option<&str>,
+        f: impl FnMut(Sample),
+    ) -> Result<u64, RecordError> {
+        self.for_each_sample_from(run_id, node, i64::MIN, f)
+    }
+
+    /// [`Recording::for_each_sample`], from time `from_ms` on.
+    pub fn for_each_sample_from(
+        &self,
+        run_id: i64,
+        node: Option<&str>,
+        from_ms: i64,
         mut f: impl FnMut(Sample),
     ) -> Result<u64, RecordError> {
         let sql = "SELECT t_ms, node, state, current, target, peers, head_hash, head_time, cpu_s,
                           rss_bytes, read_bytes, write_bytes, data_dir_bytes
-                   FROM samples WHERE run_id = ?1 AND (?2 IS NULL OR node = ?2) ORDER BY t_ms, rowid";
+                   FROM samples WHERE run_id = ?1 AND (?2 IS NULL OR node = ?2) AND t_ms >= ?3
+                   ORDER BY t_ms, rowid";
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let mut rows = stmt
-            .query(rusqlite::params![run_id, node])
+            .query(rusqlite::params![run_id, node, from_ms])
             .map_err(|e| self.err(e))?;
         let mut n = 0;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
@@ -144,6 +156,19 @@ impl Recording {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+impl Recording {
+    /// The time of a node's newest sample in a run, if it has any.
+    pub fn last_sample_ms(&self, run_id: i64, node: &str) -> Result<Option<i64>, RecordError> {
+        self.conn
+            .query_row(
+                "SELECT MAX(t_ms) FROM samples WHERE run_id = ?1 AND node = ?2",
+                rusqlite::params![run_id, node],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
     }
 }
 

@@ -4,12 +4,15 @@
 //!   [`comparison_text`];
 //! * HTML with inline SVG charts: [`report_html`], [`compare_html`], built on [`svg`],
 //!   the chart module the dashboard shares;
+//! * [`RunPass`]: one pass over a run's samples feeding the analysis, the charts and the
+//!   CSV exports, shared by `report` and the dashboard;
 //! * [`Timeline`]: the bounded time series the charts draw;
 //! * [`Bundle`]: a shareable `.tar.zst`, scrubbed by [`redact()`].
 mod bundle;
 mod format;
 mod html;
 mod live;
+mod pass;
 pub mod redact;
 mod status;
 mod text;
@@ -20,6 +23,7 @@ pub use format::{age, bytes, count, percent, utc};
 pub use html::{NodeData, REPORT_CSS, compare_fragment, compare_html, node_fragment, report_html};
 pub use live::{live_line, log_line};
 pub use nodewarden_svg as svg;
+pub use pass::{BundleInput, CHART_POINTS, PassError, RunPass, RunResult, write_bundle};
 pub use redact::redact;
 pub use status::status_table;
 pub use text::{analysis_text, comparison_text, name, verdict_line};

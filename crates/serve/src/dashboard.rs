@@ -10,9 +10,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use nodewarden_analyze::{AnalyzeOptions, NodeTracker, Run, Sample, compare, write_csv};
+use nodewarden_analyze::{AnalyzeOptions, Run, compare};
 use nodewarden_record::Recording;
-use nodewarden_report::{NodeData, Timeline};
+use nodewarden_report::{BundleInput, RunPass, RunResult, write_bundle};
 use serde::Deserialize;
 
 const INDEX: &str = include_str!("../assets/index.html");
@@ -26,9 +26,6 @@ pub struct History {
     pub run: String,
     pub analyze: AnalyzeOptions,
 }
-
-/// Chart resolution: enough points for a 1100-pixel-wide chart.
-const TIMELINE_BINS: usize = 600;
 
 pub fn routes(history: Option<Arc<History>>) -> Router {
     Router::new()
@@ -80,42 +77,72 @@ struct Range {
     last: Option<u64>,
 }
 
-/// A node's recorded samples, newest window only when `last` is given.
-fn load(h: &History, node: &str, last: Option<u64>) -> Result<Vec<Sample>, (StatusCode, String)> {
-    let store =
-        Recording::open(&h.path).map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let run = store
-        .resolve(&h.run)
-        .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let mut samples = Vec::new();
-    store
-        .for_each_sample(run.id, Some(node), |s| samples.push(s))
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    if samples.is_empty() {
+type Failed = (StatusCode, String);
+
+/// Streams a node's recorded samples (the newest `last` seconds only, when given) through
+/// one [`RunPass`]: nothing holds the run, however long it is.
+fn pass(
+    h: &History,
+    node: &str,
+    last: Option<u64>,
+    mut pass: RunPass,
+) -> Result<RunResult, Failed> {
+    let unavailable =
+        |e: nodewarden_record::RecordError| (StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+    let recording = Recording::open(&h.path).map_err(unavailable)?;
+    let run = recording.resolve(&h.run).map_err(unavailable)?;
+    let newest = recording
+        .last_sample_ms(run.id, node)
+        .map_err(unavailable)?;
+    let Some(newest) = newest else {
         return Err((
             StatusCode::NOT_FOUND,
             format!("no samples of node `{node}` in run `{}`", h.run),
         ));
-    }
-    if let (Some(secs), Some(newest)) = (last.filter(|&s| s > 0), samples.last().map(|s| s.t_ms)) {
-        let from = newest - (secs as i64) * 1000;
-        samples.retain(|s| s.t_ms >= from);
-    }
-    Ok(samples)
+    };
+    let from = match last.filter(|&s| s > 0) {
+        Some(secs) => newest.saturating_sub((secs as i64).saturating_mul(1000)),
+        None => i64::MIN,
+    };
+    recording
+        .for_each_sample_from(run.id, Some(node), from, |s| pass.push(&s))
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    pass.finish()
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
-fn analyse(
-    h: &History,
-    node: &str,
-    samples: &[Sample],
-) -> (nodewarden_analyze::Analysis, Timeline) {
-    let mut tracker = NodeTracker::new(node, h.analyze.clone());
-    let mut timeline = Timeline::new(node, TIMELINE_BINS);
-    for s in samples {
-        tracker.push(s);
-        timeline.push(s);
+fn analyse(h: &History, node: &str, last: Option<u64>) -> Result<RunResult, Failed> {
+    pass(h, node, last, RunPass::new(h.analyze.clone(), true))
+}
+
+/// A writer the pass can own while the handler keeps the bytes.
+#[derive(Clone, Default)]
+struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(b);
+        Ok(b.len())
     }
-    (tracker.analysis(), timeline)
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buffer {
+    fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+}
+
+fn internal(e: impl ToString) -> Failed {
+    (StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
 /// Run blocking work (SQLite, analysis) off the async workers.
@@ -149,13 +176,8 @@ async fn section(
     Query(r): Query<Range>,
 ) -> Response {
     with_history(h, move |h| {
-        let samples = load(h, &name, r.last)?;
-        let (analysis, timeline) = analyse(h, &name, &samples);
-        let points = timeline.points();
-        let html = nodewarden_report::node_fragment(&NodeData {
-            analysis: &analysis,
-            timeline: &points,
-        });
+        let result = analyse(h, &name, r.last)?;
+        let html = result.node_fragment().unwrap_or_default();
         Ok(typed(html, "text/html; charset=utf-8"))
     })
     .await
@@ -163,30 +185,21 @@ async fn section(
 
 async fn csv(State(h): State<Option<Arc<History>>>, Path(name): Path<String>) -> Response {
     with_history(h, move |h| {
-        let samples = load(h, &name, None)?;
-        let mut out = Vec::new();
-        write_csv(&mut out, samples.iter())
-            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        Ok(typed(out, "text/csv; charset=utf-8"))
+        let out = Buffer::default();
+        let p = RunPass::new(h.analyze.clone(), false)
+            .export_csv(Box::new(out.clone()))
+            .map_err(internal)?;
+        pass(h, &name, None, p)?;
+        Ok(typed(out.take(), "text/csv; charset=utf-8"))
     })
     .await
 }
 
 async fn report(State(h): State<Option<Arc<History>>>, Path(name): Path<String>) -> Response {
     with_history(h, move |h| {
-        let samples = load(h, &name, None)?;
-        let (analysis, timeline) = analyse(h, &name, &samples);
-        let points = timeline.points();
+        let result = analyse(h, &name, None)?;
         let source = format!("run {} of {}", h.run, h.path.display());
-        let html = nodewarden_report::report_html(
-            &name,
-            &source,
-            env!("CARGO_PKG_VERSION"),
-            &[NodeData {
-                analysis: &analysis,
-                timeline: &points,
-            }],
-        );
+        let html = result.html(&name, &source, env!("CARGO_PKG_VERSION"));
         Ok(typed(html, "text/html; charset=utf-8"))
     })
     .await
@@ -195,47 +208,29 @@ async fn report(State(h): State<Option<Arc<History>>>, Path(name): Path<String>)
 /// The same shareable bundle as `report --bundle`, scrubbed of addresses and keys.
 async fn bundle(State(h): State<Option<Arc<History>>>, Path(name): Path<String>) -> Response {
     with_history(h, move |h| {
-        let mut samples = load(h, &name, None)?;
-        let (analysis, timeline) = analyse(h, &name, &samples);
-        let points = timeline.points();
-        let internal = |e: String| (StatusCode::INTERNAL_SERVER_ERROR, e);
-        // Node names are the samples' only free text.
+        let csv = Buffer::default();
+        let p = RunPass::new(h.analyze.clone(), true)
+            .export_scrubbed_csv(Box::new(csv.clone()))
+            .map_err(internal)?;
+        let result = pass(h, &name, None, p)?;
         let clean = nodewarden_report::redact(&name);
-        for s in &mut samples {
-            s.node.clone_from(&clean);
-        }
-        let csv = write_csv(Vec::new(), samples.iter()).map_err(|e| internal(e.to_string()))?;
-        let summary =
-            serde_json::to_string_pretty(&[&analysis]).map_err(|e| internal(e.to_string()))?;
         let source = format!("run {} (dashboard)", h.run);
-        let html = nodewarden_report::report_html(
-            &clean,
-            &source,
-            env!("CARGO_PKG_VERSION"),
-            &[NodeData {
-                analysis: &analysis,
-                timeline: &points,
-            }],
-        );
+        let html = result.html(&clean, &source, env!("CARGO_PKG_VERSION"));
         let created_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        let out = nodewarden_report::write_run_bundle(
-            Vec::new(),
-            nodewarden_report::RunBundle {
-                samples_csv_len: csv.len() as u64,
-                samples_csv: csv.as_slice(),
-                summary_json: &summary,
-                report_html: &html,
-                probe_json: None,
-                source: &source,
-                nodes: &[clean.as_str()],
-                version: env!("CARGO_PKG_VERSION"),
-                created_ms,
-            },
-        )
-        .map_err(|e| internal(e.to_string()))?;
+        let csv = csv.take();
+        let input = BundleInput {
+            scrubbed_csv_len: csv.len() as u64,
+            scrubbed_csv: csv.as_slice(),
+            html: &html,
+            probe_json: None,
+            source: &source,
+            version: env!("CARGO_PKG_VERSION"),
+            created_ms,
+        };
+        let out = write_bundle(Vec::new(), &result, input).map_err(internal)?;
         let mut r = typed(out, "application/zstd");
         r.headers_mut().insert(
             header::CONTENT_DISPOSITION,
@@ -254,8 +249,8 @@ struct Pair {
 
 async fn compare_nodes(State(h): State<Option<Arc<History>>>, Query(p): Query<Pair>) -> Response {
     with_history(h, move |h| {
-        let (a, _) = analyse(h, &p.a, &load(h, &p.a, None)?);
-        let (b, _) = analyse(h, &p.b, &load(h, &p.b, None)?);
+        let a = only(analyse(h, &p.a, None)?)?;
+        let b = only(analyse(h, &p.b, None)?)?;
         let c = compare(
             &Run {
                 label: p.a.clone(),
@@ -272,4 +267,12 @@ async fn compare_nodes(State(h): State<Option<Arc<History>>>, Query(p): Query<Pa
         ))
     })
     .await
+}
+
+/// The one node's analysis of a per-node pass.
+fn only(r: RunResult) -> Result<nodewarden_analyze::Analysis, Failed> {
+    r.analyses
+        .into_iter()
+        .next()
+        .ok_or_else(|| internal("no analysis"))
 }

@@ -2,19 +2,15 @@
 //! terminal summary, JSON, HTML, CSV export or a shareable bundle. One pass over the
 //! samples feeds the analysis, the chart series and the exports.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use nodewarden_analyze::{AnalyzeOptions, Analyzer, CsvWriter, Sample, StallAfter};
-use nodewarden_report::{NodeData, RunBundle, Timeline, redact, write_run_bundle};
+use nodewarden_analyze::{AnalyzeOptions, StallAfter};
+use nodewarden_report::{BundleInput, PassError, RunPass, RunResult};
 
 use crate::cmd::input::{self, Input};
 use crate::exit::{CmdResult, Failure};
-
-/// Points per node in the charts: enough for a 1100-pixel-wide chart.
-const CHART_POINTS: usize = 600;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -67,48 +63,6 @@ pub struct ReportArgs {
     pub stall_after: StallAfter,
 }
 
-/// A CSV being written, and the first error writing it.
-struct Export {
-    path: PathBuf,
-    writer: Option<CsvWriter<BufWriter<File>>>,
-    error: Option<String>,
-}
-
-impl Export {
-    fn create(path: &Path) -> Result<Export, Failure> {
-        let file =
-            File::create(path).map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
-        let writer = CsvWriter::new(BufWriter::with_capacity(1 << 20, file))
-            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
-        Ok(Export {
-            path: path.to_path_buf(),
-            writer: Some(writer),
-            error: None,
-        })
-    }
-
-    fn write(&mut self, s: &Sample) {
-        if let Some(w) = &mut self.writer
-            && let Err(e) = w.write(s)
-        {
-            self.error = Some(e.to_string());
-            self.writer = None;
-        }
-    }
-
-    fn finish(mut self) -> Result<PathBuf, Failure> {
-        let fail = |e: String| Failure::runtime(format!("{}: {e}", self.path.display()));
-        if let Some(e) = self.error.take() {
-            return Err(fail(e));
-        }
-        if let Some(w) = self.writer.take() {
-            let mut inner = w.into_inner().map_err(|e| fail(e.to_string()))?;
-            inner.flush().map_err(|e| fail(e.to_string()))?;
-        }
-        Ok(self.path)
-    }
-}
-
 pub fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
     // Checked first: a bad probe file should not cost a pass over a long recording.
     let probe = args.probe.as_deref().map(read_probe).transpose()?;
@@ -132,57 +86,39 @@ pub fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         ..AnalyzeOptions::default()
     };
     let charts = args.html.is_some() || args.bundle.is_some();
-    let mut analyzer = Analyzer::new(opts);
-    let mut timelines: Vec<Timeline> = Vec::new();
-    let mut export = args.csv.as_deref().map(Export::create).transpose()?;
+    let mut pass = RunPass::new(opts, charts);
+    if let Some(path) = &args.csv {
+        pass = pass
+            .export_csv(create(path)?)
+            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
+    }
     let bundle_csv = args.bundle.as_ref().map(|b| TempFile(tmp_path(b)));
-    let mut shared = bundle_csv
-        .as_ref()
-        .map(|t| Export::create(&t.0))
-        .transpose()?;
-    // Node names are the samples' only free text: scrub them once per name.
-    let mut clean_names: HashMap<String, String> = HashMap::new();
-    let mut scrubbed = Sample::default();
-    let streamed = input.for_each(args.node.as_deref(), |s| {
-        analyzer.push(s);
-        if charts {
-            match timelines.iter_mut().rev().find(|t| t.node() == s.node) {
-                Some(t) => t.push(s),
-                None => {
-                    let mut t = Timeline::new(s.node.clone(), CHART_POINTS);
-                    t.push(s);
-                    timelines.push(t);
-                }
-            }
-        }
-        if let Some(e) = &mut export {
-            e.write(s);
-        }
-        if let Some(e) = &mut shared {
-            if !clean_names.contains_key(&s.node) {
-                clean_names.insert(s.node.clone(), redact(&s.node));
-            }
-            scrubbed.clone_from(s);
-            scrubbed.node.clone_from(&clean_names[&s.node]);
-            e.write(&scrubbed);
-        }
-    });
-    let (count, seen) = streamed?;
+    if let Some(t) = &bundle_csv {
+        pass = pass
+            .export_scrubbed_csv(create(&t.0)?)
+            .map_err(|e| Failure::runtime(format!("{}: {e}", t.0.display())))?;
+    }
+    let (count, seen) = input.for_each(args.node.as_deref(), |s| pass.push(s))?;
     if count == 0 {
         return Err(match &args.node {
             Some(node) if !seen.is_empty() => input::unknown_node(node, &input, &seen),
             _ => Failure::usage(format!("{}: no samples", input.describe())),
         });
     }
-    let analyses = analyzer.finish();
+    let result = pass.finish().map_err(|e| {
+        let path = match e {
+            PassError::Csv(_) => args.csv.as_deref(),
+            PassError::Scrubbed(_) => bundle_csv.as_ref().map(|t| t.0.as_path()),
+        };
+        Failure::runtime(format!("{}: {e}", path.unwrap_or(Path::new("?")).display()))
+    })?;
     let mut out = crate::out::stdout();
     let mut notes = Vec::new();
     if args.json {
-        let json = serde_json::to_string_pretty(&analyses).map_err(Failure::runtime)?;
-        writeln!(out, "{json}").map_err(Failure::runtime)?;
+        writeln!(out, "{}", result.json()).map_err(Failure::runtime)?;
     } else {
         let source = input.describe();
-        for (i, a) in analyses.iter().enumerate() {
+        for (i, a) in result.analyses.iter().enumerate() {
             if i > 0 {
                 writeln!(out).map_err(Failure::runtime)?;
             }
@@ -190,40 +126,22 @@ pub fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
                 .map_err(Failure::runtime)?;
         }
     }
-    if let Some(e) = export {
-        notes.push(format!("wrote {}", e.finish()?.display()));
+    if let Some(path) = &args.csv {
+        notes.push(format!("wrote {}", path.display()));
     }
     let version = env!("CARGO_PKG_VERSION");
     let title = format!("nodewarden report: {}", input.label());
-    let html = charts.then(|| {
-        let points: Vec<Vec<_>> = analyses
-            .iter()
-            .map(|a| {
-                timelines
-                    .iter()
-                    .find(|t| t.node() == a.node)
-                    .map(Timeline::points)
-                    .unwrap_or_default()
-            })
-            .collect();
-        let nodes: Vec<NodeData<'_>> = analyses
-            .iter()
-            .zip(&points)
-            .map(|(analysis, timeline)| NodeData { analysis, timeline })
-            .collect();
-        nodewarden_report::report_html(&title, &input.describe(), version, &nodes)
-    });
+    let html = charts.then(|| result.html(&title, &input.describe(), version));
     if let (Some(path), Some(html)) = (&args.html, &html) {
         std::fs::write(path, html)
             .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
         notes.push(format!("wrote {}", path.display()));
     }
-    if let (Some(path), Some(html), Some(e)) = (&args.bundle, &html, shared) {
-        let csv = e.finish()?;
+    if let (Some(path), Some(html), Some(csv)) = (&args.bundle, &html, &bundle_csv) {
         write_bundle(
             path,
-            &csv,
-            &analyses,
+            &csv.0,
+            &result,
             html,
             probe.as_deref(),
             &input,
@@ -240,6 +158,13 @@ pub fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         }
     }
     Ok(0)
+}
+
+/// A buffered output file, boxed for the pass.
+fn create(path: &Path) -> Result<Box<dyn Write + Send>, Failure> {
+    let file =
+        File::create(path).map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
+    Ok(Box::new(BufWriter::with_capacity(1 << 20, file)))
 }
 
 /// A file removed when dropped, whatever path the command takes out.
@@ -273,36 +198,33 @@ fn read_probe(path: &Path) -> Result<String, Failure> {
 fn write_bundle(
     path: &Path,
     csv: &Path,
-    analyses: &[nodewarden_analyze::Analysis],
+    result: &RunResult,
     html: &str,
     probe: Option<&str>,
     input: &Input,
     version: &str,
 ) -> Result<(), Failure> {
     let fail = |e: std::io::Error| Failure::runtime(format!("{}: {e}", path.display()));
-    let now = std::time::SystemTime::now()
+    let created_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let summary = serde_json::to_string_pretty(analyses).map_err(Failure::runtime)?;
+        .unwrap_or_default()
+        .as_millis() as u64;
     let tmp = path.with_extension("partial");
     let file = File::create(&tmp).map_err(fail)?;
-    let nodes: Vec<&str> = analyses.iter().map(|a| a.node.as_str()).collect();
     let source = input.label();
     let write = || -> std::io::Result<()> {
         let samples = File::open(csv)?;
-        let samples_csv_len = samples.metadata()?.len();
-        let bundle = RunBundle {
-            samples_csv: samples,
-            samples_csv_len,
-            summary_json: &summary,
-            report_html: html,
+        let scrubbed_csv_len = samples.metadata()?.len();
+        let bundle = BundleInput {
+            scrubbed_csv: samples,
+            scrubbed_csv_len,
+            html,
             probe_json: probe,
             source: &source,
-            nodes: &nodes,
             version,
-            created_ms: now.as_millis() as u64,
+            created_ms,
         };
-        write_run_bundle(BufWriter::new(file), bundle)?.flush()
+        nodewarden_report::write_bundle(BufWriter::new(file), result, bundle)?.flush()
     };
     if let Err(e) = write() {
         let _ = std::fs::remove_file(&tmp);
