@@ -13,6 +13,7 @@ mod format;
 mod html;
 mod live;
 mod pass;
+mod probe;
 pub mod redact;
 mod status;
 mod text;
@@ -24,6 +25,7 @@ pub use html::{NodeData, REPORT_CSS, compare_fragment, compare_html, node_fragme
 pub use live::{live_line, log_line};
 pub use nodewarden_svg as svg;
 pub use pass::{BundleInput, CHART_POINTS, PassError, RunPass, RunResult, write_bundle};
+pub use probe::probe_text;
 pub use redact::redact;
 pub use status::status_table;
 pub use text::{analysis_text, comparison_text, name, verdict_line};

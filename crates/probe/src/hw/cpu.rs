@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 
 /// 1000 is the reference core: one vCPU of a 2.1 GHz Intel Xeon cloud VM (the machine
 /// class this project is built on) at 3500 MB/s BLAKE3 and 4.4 M index operations per
@@ -13,22 +12,6 @@ use serde::Serialize;
 const REF_BLAKE3_MB_S: f64 = 3500.0;
 const REF_INDEX_OPS_S: f64 = 4_400_000.0;
 const INDEX_KEYS: u64 = 200_000;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CpuReport {
-    pub model: Option<String>,
-    /// Logical CPUs this process may run on.
-    pub cores: usize,
-    pub frequency_mhz: Option<f64>,
-    pub single_core_score: Option<f64>,
-    pub multi_core_score: Option<f64>,
-    /// multi / single: the effective number of cores (ideal: `cores`).
-    pub multi_core_scaling: Option<f64>,
-    pub blake3_mb_s: Option<f64>,
-    pub index_ops_s: Option<f64>,
-    /// Share of CPU time the hypervisor gave to others over the probe window (/proc/stat).
-    pub steal_percent: Option<f64>,
-}
 
 /// Throughput of one thread over `dur`, split evenly between the two workloads.
 #[derive(Debug, Clone, Copy)]

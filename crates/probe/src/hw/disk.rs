@@ -18,33 +18,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use super::ProbeError;
 
 const FSYNC_BLOCK: usize = 2300;
 const SEQ_BLOCK: usize = 1 << 20;
 const RAND_BLOCK: usize = 4096;
 const ALIGN: usize = 4096;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DiskReport {
-    pub path: PathBuf,
-    pub total_bytes: u64,
-    pub free_bytes: u64,
-    pub fsync_p50_ms: Option<f64>,
-    pub fsync_p99_ms: Option<f64>,
-    pub fsync_samples: usize,
-    pub rand_read_iops: Option<f64>,
-    pub seq_read_mb_s: Option<f64>,
-    pub seq_write_mb_s: Option<f64>,
-    /// Bytes of the test file used by the sequential and random jobs.
-    pub test_file_bytes: u64,
-    /// false: the filesystem refused O_DIRECT; figures went through the page cache with
-    /// `posix_fadvise(DONTNEED)` before each read pass.
-    pub direct_io: bool,
-    pub notes: Vec<String>,
-}
 
 /// Sizes and time limits of one run.
 #[derive(Debug, Clone, Copy)]

@@ -1,13 +1,5 @@
 //! Memory from /proc/meminfo.
-use serde::Serialize;
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct MemReport {
-    pub total_bytes: Option<u64>,
-    pub available_bytes: Option<u64>,
-    pub swap_total_bytes: Option<u64>,
-    pub swap_free_bytes: Option<u64>,
-}
+use super::MemReport;
 
 pub fn read() -> MemReport {
     std::fs::read_to_string("/proc/meminfo")

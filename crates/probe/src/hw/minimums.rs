@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::{ProbeError, Report};
+use super::{HardwareReport, ProbeError, Verdict, VerdictStatus};
 
 pub const SHIPPED: &str = include_str!("../../data/minimums.toml");
 
@@ -57,27 +57,6 @@ pub struct DiskMin {
     pub seq_write_mb_s: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VerdictStatus {
-    Meets,
-    /// Short of the requirement: under a minimum, or over a `*_max` bound.
-    Below,
-    /// Not measured (e.g. /proc unreadable, a job failed).
-    Unknown,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Verdict {
-    pub item: String,
-    pub role: String,
-    pub status: VerdictStatus,
-    pub value: Option<f64>,
-    pub minimum: f64,
-    /// "at least" or "at most": how `minimum` binds.
-    pub bound: &'static str,
-}
-
 impl Minimums {
     pub fn parse(text: &str, origin: &str) -> Result<Minimums, ProbeError> {
         let m: Minimums = toml::from_str(text).map_err(|e| {
@@ -121,7 +100,7 @@ impl Minimums {
     }
 
     /// Verdicts for one role, or every role when `only` is `None`.
-    pub fn verdicts(&self, r: &Report, only: Option<&str>) -> Vec<Verdict> {
+    pub fn verdicts(&self, r: &HardwareReport, only: Option<&str>) -> Vec<Verdict> {
         let mut out = Vec::new();
         for (name, role) in &self.role {
             if only.is_some_and(|o| o != name) {

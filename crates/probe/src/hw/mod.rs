@@ -11,12 +11,12 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use nodewarden_sample::{CpuTimes, HostSampler};
-use serde::Serialize;
 
-pub use cpu::CpuReport;
-pub use disk::{DiskPlan, DiskReport};
-pub use mem::MemReport;
-pub use minimums::{Minimums, Verdict, VerdictStatus};
+pub use disk::DiskPlan;
+pub use minimums::Minimums;
+pub use nodewarden_model::hardware::{
+    CpuReport, DiskReport, HardwareReport, MemReport, Verdict, VerdictStatus,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
@@ -84,17 +84,6 @@ impl StageObserver for Silent {
     fn stage(&self, _: usize, _: usize, _: &str) {}
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub version: &'static str,
-    pub quick: bool,
-    pub duration_s: f64,
-    pub cpu: CpuReport,
-    pub memory: MemReport,
-    pub disk: DiskReport,
-    pub verdicts: Vec<Verdict>,
-}
-
 const STAGES: usize = 6;
 
 /// Run every stage on `data_dir`'s filesystem. Verdicts are left empty for the caller
@@ -105,7 +94,7 @@ pub fn run(
     quick: bool,
     progress: &dyn StageObserver,
     cancel: &AtomicBool,
-) -> Result<Report, ProbeError> {
+) -> Result<HardwareReport, ProbeError> {
     let started = Instant::now();
     let meta = std::fs::metadata(data_dir).map_err(|e| ProbeError::io(data_dir, e))?;
     if !meta.is_dir() {
@@ -150,7 +139,7 @@ pub fn run(
         .and_then(|t| steal.push(t))
         .map(|s| s.steal_percent);
     let cores = cpu::cores();
-    Ok(Report {
+    Ok(HardwareReport {
         version: env!("CARGO_PKG_VERSION"),
         quick,
         duration_s: started.elapsed().as_secs_f64(),
