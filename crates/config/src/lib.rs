@@ -51,28 +51,8 @@ impl Default for WatchConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RepositoryConfig {
-    /// `file:///path`, a plain path, or `s3://bucket/prefix`.
-    pub url: String,
-    pub password_file: Option<PathBuf>,
-    pub s3_endpoint: Option<String>,
-    pub region: Option<String>,
-    /// Path-style S3 requests; default: on with `s3_endpoint`, off for AWS.
-    pub path_style: Option<bool>,
-    /// Requests in flight at once to a remote repository.
-    pub connections: Option<usize>,
-    /// Bandwidth caps such as "10MiB" (per second).
-    pub limit_upload: Option<String>,
-    pub limit_download: Option<String>,
-    /// One request's time limit, e.g. "60s"; a stalled request is retried after it.
-    pub request_timeout: Option<String>,
-    /// Retries per request before an operation fails.
-    pub retries: Option<usize>,
-    /// Multipart part size and threshold, e.g. "64MiB" (5 MiB or more).
-    pub part_size: Option<String>,
-}
+/// The `[repository]` table: the typed settings shared with the command-line flags.
+pub type RepositoryConfig = nodewarden_model::repository::RepositorySettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -120,13 +100,10 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
-            ConfigError::Parse {
-                path: path.to_path_buf(),
-                line,
-                message: e.message().trim().replace('\n', " "),
-            }
+        let config: Config = nodewarden_tomlspan::parse(text).map_err(|l| ConfigError::Parse {
+            path: path.to_path_buf(),
+            line: l.line.unwrap_or(1),
+            message: l.message,
         })?;
         config.validate().map_err(|message| ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -147,6 +124,16 @@ impl Config {
             return Err("watch.interval must be at least 100ms".into());
         }
         self.check.validate()?;
+        if let Some(r) = &self.repository {
+            if r.url.as_deref().is_none_or(str::is_empty) {
+                return Err(
+                    "[repository] needs `url` (a directory, file:///path or s3://bucket/prefix)"
+                        .into(),
+                );
+            }
+            r.remote_options()
+                .map_err(|e| format!("[repository] {e}"))?;
+        }
         Ok(())
     }
 
@@ -181,14 +168,6 @@ fn default_locations() -> Vec<PathBuf> {
         v.push(dir.join("nodewarden").join(FILE_NAME));
     }
     v
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
 }
 
 #[cfg(test)]

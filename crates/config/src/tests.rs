@@ -47,7 +47,10 @@ fn the_design_example_parses() {
     assert!(matches!(c.nodes[1].service, Some(Service::Commands { .. })));
     assert_eq!(c.watch.interval, Duration::from_secs(2));
     assert_eq!(c.watch.stall_after, StallAfter::Auto);
-    assert_eq!(c.repository.unwrap().url, "file:///var/backups/nodewarden");
+    assert_eq!(
+        c.repository.unwrap().url.as_deref(),
+        Some("file:///var/backups/nodewarden")
+    );
 }
 
 #[test]

@@ -230,21 +230,14 @@ impl Scenario {
     }
 
     pub fn from_toml_str(s: &str, origin: &str) -> Result<Scenario, LoadError> {
-        let raw: Raw = toml::from_str(s).map_err(|e| {
-            let offset = e.span().map(|r| r.start);
-            LoadError::Scenario {
-                origin: origin.to_string(),
-                line: offset.map(|o| span::line_of(s, o)),
-                key: offset.and_then(|o| span::key_at(s, o)),
-                message: e.message().trim().to_string(),
-            }
-        })?;
-        validate(raw, origin).map_err(|inv| LoadError::Scenario {
+        let located = |l: span::Located| LoadError::Scenario {
             origin: origin.to_string(),
-            line: span::line_of_path(s, &inv.path),
-            key: Some(span::display_path(&inv.path)),
-            message: inv.message,
-        })
+            line: l.line,
+            key: l.key,
+            message: l.message,
+        };
+        let raw: Raw = span::parse(s).map_err(located)?;
+        validate(raw, origin).map_err(|inv| located(span::locate(s, &inv.path, inv.message)))
     }
 }
 

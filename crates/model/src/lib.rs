@@ -1,10 +1,11 @@
 //! The types several nodewarden crates share, and nothing else: the node [`Kind`], the
 //! [`SyncState`], one [`Sample`] and the [`SampleRow`] the watch records, and the views of
 //! a node ([`NodeReport`], [`NodeView`]), and what the hardware probe measured
-//! ([`hardware`]). It sits below every engine and sink so that
+//! ([`hardware`]), and the backup repository's settings ([`repository`]). It sits below every engine and sink so that
 //! sharing a type never means linking an HTTP client or SQLite.
 pub mod hardware;
 mod kind;
+pub mod repository;
 mod row;
 mod sample;
 mod view;

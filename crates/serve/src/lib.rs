@@ -110,34 +110,56 @@ pub async fn serve(
         .await
 }
 
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("token file {}: {source}", path.display())]
+    TokenRead {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("token file {}: {problem}", path.display())]
+    TokenWeak {
+        path: std::path::PathBuf,
+        problem: &'static str,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// A token file's first line; refused when too short to resist guessing or when it holds
 /// characters that cannot travel in a header or cookie.
-pub fn read_token(path: &std::path::Path) -> Result<String, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
+pub fn read_token(path: &std::path::Path) -> Result<String, ServeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ServeError::TokenRead {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let token = text.lines().next().unwrap_or("").trim().to_string();
+    let weak = |problem| ServeError::TokenWeak {
+        path: path.to_path_buf(),
+        problem,
+    };
     if token.len() < 16 {
-        return Err(format!(
-            "token file {}: the token must be at least 16 characters",
-            path.display()
-        ));
+        return Err(weak("the token must be at least 16 characters"));
     }
     if !token
         .bytes()
         .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
     {
-        return Err(format!(
-            "token file {}: use printable ASCII without `;` or `,`",
-            path.display()
-        ));
+        return Err(weak("use printable ASCII without `;` or `,`"));
     }
     Ok(token)
 }
 
-pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, String> {
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
     tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))
+        .map_err(|source| ServeError::Bind { addr, source })
 }
 
 async fn metrics_handler(State(s): State<Arc<Shared>>) -> Response {

@@ -89,7 +89,7 @@ impl S3Store {
         opts: &RemoteOptions,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> StoreResult<S3Store> {
-        opts.validate()?;
+        crate::options::validate(opts)?;
         let (bucket, prefix) = parse_url(url)?;
         let path_style = opts.path_style.unwrap_or(opts.endpoint.is_some());
         let client = ClientOptions::new()
@@ -531,7 +531,7 @@ mod tests {
                     endpoint: Some(String::new()),
                     ..Default::default()
                 },
-                "S3 endpoint ``",
+                "s3_endpoint: ``",
             ),
             (
                 RemoteOptions {
@@ -545,7 +545,7 @@ mod tests {
                     connections: 0,
                     ..Default::default()
                 },
-                "--connections 0",
+                "connections: 0",
             ),
             (
                 RemoteOptions {

@@ -1,5 +1,8 @@
-//! Positions in TOML text: maps between byte offsets and key paths, so that an error in a
-//! scenario or config file can name both the key and its line.
+//! The one TOML loader: [`parse`] deserializes a document and, when it does not fit,
+//! says where (line and key path) and why; [`locate`] does the same for a check that
+//! failed after parsing. Underneath, maps between byte offsets and key paths. The config,
+//! the simulator's scenarios and the load test's scenarios all load through here.
+use serde::de::DeserializeOwned;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -26,6 +29,38 @@ pub fn display_path(path: &[Seg]) -> String {
         }
     }
     s
+}
+
+/// Where a TOML document went wrong, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// 1-based line of the offending key or value, when known.
+    pub line: Option<usize>,
+    /// Dotted key path, e.g. `phase[1].rate`, when known.
+    pub key: Option<String>,
+    /// One line: the parser's message with its line breaks folded.
+    pub message: String,
+}
+
+/// Deserializes `text` as a `T`, or locates the first thing that does not fit.
+pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Located> {
+    toml::from_str(text).map_err(|e| {
+        let offset = e.span().map(|r| r.start);
+        Located {
+            line: offset.map(|o| line_of(text, o)),
+            key: offset.and_then(|o| key_at(text, o)),
+            message: e.message().trim().replace('\n', " "),
+        }
+    })
+}
+
+/// A check on the parsed document that failed at `path`, located in `text`.
+pub fn locate(text: &str, path: &[Seg], message: String) -> Located {
+    Located {
+        line: line_of_path(text, path),
+        key: Some(display_path(path)),
+        message,
+    }
 }
 
 /// 1-based line of a byte offset.

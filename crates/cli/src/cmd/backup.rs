@@ -19,6 +19,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use nodewarden_backup::{BackupError, Repository, Secret};
 use nodewarden_config::Config;
+use nodewarden_model::repository::{ByteSize, RemoteOptions, RepositorySettings};
 
 use crate::exit::{CmdResult, Failure};
 
@@ -91,63 +92,56 @@ pub struct RemoteArgs {
     pub connections: Option<usize>,
     /// Average upload cap per second, e.g. 20MiB.
     #[arg(long, value_name = "RATE")]
-    pub limit_upload: Option<String>,
+    pub limit_upload: Option<ByteSize>,
     /// Average download cap per second, e.g. 50MiB.
     #[arg(long, value_name = "RATE")]
-    pub limit_download: Option<String>,
+    pub limit_download: Option<ByteSize>,
 }
 
-/// The remote settings: flags over `[repository]` over defaults.
+impl RemoteArgs {
+    /// The flags as a settings layer, to lay over `[repository]`.
+    fn settings(&self) -> RepositorySettings {
+        RepositorySettings {
+            s3_endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            path_style: self.s3_path_style,
+            connections: self.connections,
+            limit_upload: self.limit_upload,
+            limit_download: self.limit_download,
+            ..RepositorySettings::default()
+        }
+    }
+}
+
+/// The remote settings: flags over `[repository]` over defaults, resolved in one place. An
+/// out-of-range value is named as the flag when a flag set it, else as the config key.
 pub fn remote_options(
     args: &RemoteArgs,
-    config: Option<&nodewarden_config::RepositoryConfig>,
-) -> Result<nodewarden_store::RemoteOptions, Failure> {
-    let mut o = nodewarden_store::RemoteOptions::default();
-    let rate = |flag: &str, v: &str| {
-        nodewarden_store::parse_bytes(v).map_err(|e| Failure::usage(format!("{flag}: {e}")))
-    };
-    if let Some(c) = config {
-        o.endpoint = c.s3_endpoint.clone();
-        o.region = c.region.clone();
-        o.path_style = c.path_style;
-        o.connections = c.connections.unwrap_or(o.connections);
-        o.retries = c.retries.unwrap_or(o.retries);
-        if let Some(v) = &c.limit_upload {
-            o.limit_upload = Some(rate("[repository] limit_upload", v)?);
+    config: Option<&RepositorySettings>,
+) -> Result<RemoteOptions, Failure> {
+    let flags = args.settings();
+    let merged = config.cloned().unwrap_or_default().overlay(flags.clone());
+    merged.remote_options().map_err(|e| {
+        let flag = match e.key {
+            "s3_endpoint" if flags.s3_endpoint.is_some() => Some("--s3-endpoint"),
+            "region" if flags.region.is_some() => Some("--s3-region"),
+            "connections" if flags.connections.is_some() => Some("--connections"),
+            "limit_upload" if flags.limit_upload.is_some() => Some("--limit-upload"),
+            "limit_download" if flags.limit_download.is_some() => Some("--limit-download"),
+            _ => None,
+        };
+        match flag {
+            Some(flag) => Failure::usage(format!("{flag}: {}", e.message)),
+            None => Failure::usage(format!("[repository] {e}")),
         }
-        if let Some(v) = &c.limit_download {
-            o.limit_download = Some(rate("[repository] limit_download", v)?);
-        }
-        if let Some(v) = &c.part_size {
-            o.part_size = rate("[repository] part_size", v)?;
-        }
-        if let Some(v) = &c.request_timeout {
-            o.request_timeout = humantime::parse_duration(v)
-                .map_err(|e| Failure::usage(format!("[repository] request_timeout `{v}`: {e}")))?;
-        }
-    }
-    if args.s3_endpoint.is_some() {
-        o.endpoint = args.s3_endpoint.clone();
-    }
-    if args.s3_region.is_some() {
-        o.region = args.s3_region.clone();
-    }
-    o.path_style = args.s3_path_style.or(o.path_style);
-    o.connections = args.connections.unwrap_or(o.connections);
-    if let Some(v) = &args.limit_upload {
-        o.limit_upload = Some(rate("--limit-upload", v)?);
-    }
-    if let Some(v) = &args.limit_download {
-        o.limit_download = Some(rate("--limit-download", v)?);
-    }
-    Ok(o)
+    })
 }
 
 impl RepoArgs {
     fn url(&self, config: &Config) -> Result<String, Failure> {
         self.repo
             .clone()
-            .or_else(|| config.repository.as_ref().map(|r| r.url.clone()))
+            .or_else(|| config.repository.as_ref().and_then(|r| r.url.clone()))
             .ok_or_else(|| {
                 Failure::usage(
                     "no repository: pass --repo URL or set [repository] url in nodewarden.toml",

@@ -146,10 +146,10 @@ async fn backup_age(config: &Config, node: &str) -> BackupFact {
     };
     let store = match crate::cmd::backup::remote_options(&Default::default(), Some(repo))
         .map_err(|e| e.message)
-        .and_then(|r| nodewarden_store::open_url(&repo.url, &r).map_err(|e| e.to_string()))
+        .and_then(|r| nodewarden_store::open_url(repo.location(), &r).map_err(|e| e.to_string()))
     {
         Ok(s) => Arc::from(s),
-        Err(e) => return BackupFact::Error(format!("repository {}: {e}", repo.url)),
+        Err(e) => return BackupFact::Error(format!("repository {}: {e}", repo.location())),
     };
     let secret = match nodewarden_backup::Secret::from_sources(None, repo.password_file.as_deref())
     {
@@ -158,7 +158,7 @@ async fn backup_age(config: &Config, node: &str) -> BackupFact {
     };
     let rt = tokio::runtime::Handle::current();
     let node = node.to_string();
-    let url = repo.url.clone();
+    let url = repo.location().to_owned();
     let listed = tokio::task::spawn_blocking(move || {
         let repo = nodewarden_backup::Repository::open(store, rt, secret.as_ref())?;
         let all = nodewarden_backup::list_snapshots(&repo)?;

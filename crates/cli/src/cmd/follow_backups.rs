@@ -23,7 +23,7 @@ pub async fn follow(repo: RepositoryConfig, backups: Backups, shared: Arc<Shared
                 shared.publish_snapshots(view.snapshots_json);
                 shared.publish_verify(view.verify_json);
             }
-            Err(e) => tracing::warn!("backup repository {}: {e}", repo.url),
+            Err(e) => tracing::warn!("backup repository {}: {e}", repo.location()),
         }
         tokio::time::sleep(EVERY).await;
     }
@@ -32,9 +32,10 @@ pub async fn follow(repo: RepositoryConfig, backups: Backups, shared: Arc<Shared
 async fn read(repo: &RepositoryConfig) -> Result<RepositoryView, String> {
     let remote = crate::cmd::backup::remote_options(&Default::default(), Some(repo))
         .map_err(|e| e.message)?;
-    let store: Arc<dyn nodewarden_store::Store> = nodewarden_store::open_url(&repo.url, &remote)
-        .map_err(|e| e.to_string())?
-        .into();
+    let store: Arc<dyn nodewarden_store::Store> =
+        nodewarden_store::open_url(repo.location(), &remote)
+            .map_err(|e| e.to_string())?
+            .into();
     let secret = Secret::from_sources(None, repo.password_file.as_deref())?;
     let rt = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {

@@ -99,7 +99,8 @@ pub async fn gather(
     let observed_for = started.elapsed();
     let size_after = sizer.as_mut().and_then(|s| s.size().ok());
     let disk = node.data_dir.as_deref().map(|dir| {
-        let (total, avail) = fs_space(dir)?;
+        let (total, avail) =
+            fs_space(dir).map_err(|e| format!("data dir {}: {e}", dir.display()))?;
         let recorded = recording
             .as_ref()
             .and_then(|r| r.growth_bytes_per_s)
@@ -166,18 +167,15 @@ fn process_alive(node: &NodeConfig) -> Option<(bool, String)> {
 
 /// Total and available bytes of the filesystem holding `dir` (available = what an
 /// unprivileged writer gets, like `df`).
-pub fn fs_space(dir: &Path) -> Result<(u64, u64), String> {
+pub fn fs_space(dir: &Path) -> std::io::Result<(u64, u64)> {
     use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
-        .map_err(|_| format!("data dir {}: path contains a NUL byte", dir.display()))?;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "path contains a NUL byte")
+    })?;
     // SAFETY: statvfs writes into the zeroed struct we own; the path is NUL-terminated.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return Err(format!(
-            "data dir {}: {}",
-            dir.display(),
-            std::io::Error::last_os_error()
-        ));
+        return Err(std::io::Error::last_os_error());
     }
     let frag = st.f_frsize as u64;
     Ok((st.f_blocks as u64 * frag, st.f_bavail as u64 * frag))

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use nodewarden_record::Recording;
+use nodewarden_record::{RecordError, Recording};
 
 /// How far back the recording is read.
 const WINDOW_MS: i64 = 3600 * 1000;
@@ -25,12 +25,12 @@ pub struct RecordingFacts {
 
 /// The newest run of `path` that holds `node`, summarised; `Ok(None)` when the file does
 /// not exist or has nothing about the node.
-pub fn from_recording(path: &Path, node: &str) -> Result<Option<RecordingFacts>, String> {
+pub fn from_recording(path: &Path, node: &str) -> Result<Option<RecordingFacts>, RecordError> {
     if !path.is_file() {
         return Ok(None);
     }
-    let store = Recording::open(path).map_err(|e| e.to_string())?;
-    let runs = store.runs().map_err(|e| e.to_string())?;
+    let store = Recording::open(path)?;
+    let runs = store.runs()?;
     let Some(run) = runs
         .iter()
         .filter(|r| r.nodes.iter().any(|(n, _)| n == node) && r.samples > 0)
@@ -43,14 +43,12 @@ pub fn from_recording(path: &Path, node: &str) -> Result<Option<RecordingFacts>,
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     let mut acc = Acc::default();
-    store
-        .for_each_sample(run.id, Some(node), |s| {
-            if s.t_ms < now_ms - WINDOW_MS || s.current.is_none() && s.data_dir_bytes.is_none() {
-                return;
-            }
-            acc.push(s.t_ms, s.current, s.target, s.data_dir_bytes);
-        })
-        .map_err(|e| e.to_string())?;
+    store.for_each_sample(run.id, Some(node), |s| {
+        if s.t_ms < now_ms - WINDOW_MS || s.current.is_none() && s.data_dir_bytes.is_none() {
+            return;
+        }
+        acc.push(s.t_ms, s.current, s.target, s.data_dir_bytes);
+    })?;
     Ok(acc.finish(&run.name, now_ms))
 }
 

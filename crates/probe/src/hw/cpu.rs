@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-
 /// 1000 is the reference core: one vCPU of a 2.1 GHz Intel Xeon cloud VM (the machine
 /// class this project is built on) at 3500 MB/s BLAKE3 and 4.4 M index operations per
 /// second; the score is 1000 × the geometric mean of both ratios, so 2000 is twice as fast.

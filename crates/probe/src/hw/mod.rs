@@ -20,8 +20,12 @@ pub use nodewarden_model::hardware::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    #[error("{path}: {message}")]
-    Io { path: String, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Minimums(String),
     #[error("interrupted")]
@@ -32,7 +36,7 @@ impl ProbeError {
     pub fn io(path: &Path, e: std::io::Error) -> ProbeError {
         ProbeError::Io {
             path: path.display().to_string(),
-            message: e.to_string(),
+            source: e,
         }
     }
 }
@@ -98,10 +102,10 @@ pub fn run(
     let started = Instant::now();
     let meta = std::fs::metadata(data_dir).map_err(|e| ProbeError::io(data_dir, e))?;
     if !meta.is_dir() {
-        return Err(ProbeError::Io {
-            path: data_dir.display().to_string(),
-            message: "not a directory".into(),
-        });
+        return Err(ProbeError::io(
+            data_dir,
+            std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+        ));
     }
     let mut steal = HostSampler::default();
     if let Some(t) = CpuTimes::read() {
@@ -125,10 +129,8 @@ pub fn run(
     let iops = disk::rand_read(&file, bytes, direct, plan.disk.rand_time, cancel)?;
     drop(scratch);
     progress.stage(6, STAGES, "memory and free space");
-    let (total, free) = crate::health::fs_space(data_dir).map_err(|m| ProbeError::Io {
-        path: data_dir.display().to_string(),
-        message: m,
-    })?;
+    let (total, free) =
+        crate::health::fs_space(data_dir).map_err(|e| ProbeError::io(data_dir, e))?;
     let mut notes = Vec::new();
     if !direct {
         notes.push(

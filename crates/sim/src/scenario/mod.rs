@@ -166,21 +166,16 @@ impl Scenario {
 
     /// Parses and validates scenario text; `origin` names it in errors (usually the file name).
     pub fn from_toml_str(s: &str, origin: &str) -> Result<Scenario, SimError> {
-        let scenario: Scenario = toml::from_str(s).map_err(|e| {
-            let offset = e.span().map(|r| r.start);
-            SimError::Scenario {
-                origin: origin.to_string(),
-                line: offset.map(|o| span::line_of(s, o)),
-                key: offset.and_then(|o| span::key_at(s, o)),
-                message: e.message().to_string(),
-            }
-        })?;
-        scenario.validate().map_err(|inv| SimError::Scenario {
+        let located = |l: span::Located| SimError::Scenario {
             origin: origin.to_string(),
-            line: span::line_of_path(s, &inv.path),
-            key: Some(span::display_path(&inv.path)),
-            message: inv.message,
-        })?;
+            line: l.line,
+            key: l.key,
+            message: l.message,
+        };
+        let scenario: Scenario = span::parse(s).map_err(located)?;
+        scenario
+            .validate()
+            .map_err(|inv| located(span::locate(s, &inv.path, inv.message)))?;
         Ok(scenario)
     }
 
