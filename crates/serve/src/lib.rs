@@ -204,3 +204,6 @@ fn text(body: Bytes, content_type: &'static str) -> Response {
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
+
+#[cfg(test)]
+mod tests;

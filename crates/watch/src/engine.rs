@@ -29,12 +29,12 @@ struct Local {
 }
 
 #[derive(Default, Clone, Copy)]
-struct LocalSample {
+pub(crate) struct LocalSample {
     process: Option<ProcessSample>,
     dir_bytes: Option<u64>,
 }
 
-struct Slot {
+pub(crate) struct Slot {
     cfg: NodeConfig,
     url: String,
     client: Option<Arc<dyn ChainClient>>,
@@ -104,6 +104,11 @@ impl Watcher {
 
     pub fn state(&self) -> &WatchState {
         &self.state
+    }
+
+    #[cfg(test)]
+    pub(crate) fn slot_mut(&mut self, i: usize) -> &mut Slot {
+        &mut self.slots[i]
     }
 
     /// The RPC timeout: below the interval, so a dead node never delays the next tick.
@@ -223,7 +228,12 @@ async fn sample_local(local: Arc<Mutex<Local>>, timeout: Duration) -> LocalSampl
 }
 
 impl Slot {
-    fn update(
+    #[cfg(test)]
+    pub(crate) fn view(&self) -> &NodeView {
+        &self.view
+    }
+
+    pub(crate) fn update(
         &mut self,
         t_ms: i64,
         now: SystemTime,

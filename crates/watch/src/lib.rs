@@ -10,3 +10,6 @@ mod view;
 pub use engine::{WatchOptions, Watcher};
 pub use once::{from_status, poll_once};
 pub use run::run;
+
+#[cfg(test)]
+mod tests;
