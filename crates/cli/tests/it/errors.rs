@@ -171,3 +171,36 @@ fn bad_arguments_and_config_are_usage_errors() {
         stderr(&out)
     );
 }
+
+/// A reader that goes away (`nodewarden … | head -c 64`) ends the command quietly with
+/// success: no "Broken pipe" message, no panic.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("many.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+    writeln!(f, "t_ms,node,state,current,target,peers,head_hash,head_time,cpu_s,rss_bytes,read_bytes,write_bytes,data_dir_bytes").unwrap();
+    // 300 nodes: the JSON is far larger than a pipe's buffer.
+    for t in 0..20u64 {
+        for n in 0..300 {
+            writeln!(f, "{},node-{n},syncing,{},100000,8,,,,,,,", t * 2000, t * 50).unwrap();
+        }
+    }
+    drop(f);
+    let mut child = bin()
+        .args(["analyze", csv.to_str().unwrap(), "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // The reader is gone now.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {err}", out.status);
+    assert!(err.is_empty(), "nothing on stderr: {err}");
+    assert!(head.starts_with(b"["), "the JSON had begun");
+}
