@@ -62,6 +62,26 @@ install_s3_server() {
   "$NW_CACHE/py/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 }
 
+# ansible-core (PyPI) for the deployment role's test; shares the .cache/py venv.
+ANSIBLE_CORE_VERSION=2.18.19
+install_ansible() {
+  export NODEWARDEN_ANSIBLE_PLAYBOOK="$NW_CACHE/py/bin/ansible-playbook"
+  if [ -x "$NODEWARDEN_ANSIBLE_PLAYBOOK" ]; then return 0; fi
+  nw_log "installing ansible-core $ANSIBLE_CORE_VERSION into .cache/py"
+  [ -x "$NW_CACHE/py/bin/pip" ] || python3 -m venv "$NW_CACHE/py" ||
+    { apt_install python3-venv && python3 -m venv "$NW_CACHE/py"; }
+  "$NW_CACHE/py/bin/pip" install -q --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION"
+}
+
+# cargo-deb (crates.io) builds the Debian package; a few minutes to build, cached.
+CARGO_DEB_VERSION=3.8.0
+install_cargo_deb() {
+  export NODEWARDEN_CARGO_DEB="$NW_CACHE/cargo-deb/bin/cargo-deb"
+  [ -x "$NODEWARDEN_CARGO_DEB" ] && return 0
+  nw_log "installing cargo-deb $CARGO_DEB_VERSION from crates.io into .cache/cargo-deb"
+  cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked --root "$NW_CACHE/cargo-deb" -q
+}
+
 # oha (an HTTP load generator, crates.io) for the loadtest benchmark; a few minutes to build.
 OHA_VERSION=1.16.0
 install_oha() {

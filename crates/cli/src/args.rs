@@ -1,4 +1,4 @@
-//! The command-line surface . Names, flags and JSON keys are a contract.
+//! The command-line surface. Names, flags and JSON keys are a contract.
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -57,6 +57,11 @@ pub enum Command {
     Check(crate::cmd::check::CheckArgs),
     /// Measure the hardware under a data dir (CPU, steal, memory, fsync, IOPS) against per-role minimums.
     Probe(crate::cmd::probe::ProbeArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(crate::cmd::completions::CompletionsArgs),
+    /// Write the man pages (nodewarden.1, nodewarden-COMMAND.1) into a directory.
+    #[command(hide = true)]
+    Manpages(crate::cmd::completions::ManpagesArgs),
 }
 
 #[derive(Debug, Args)]

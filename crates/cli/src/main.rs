@@ -40,6 +40,8 @@ fn main() -> ExitCode {
             Command::Compare(a) => cmd::compare::run(a, cli.config.as_deref()),
             Command::Check(a) => cmd::check::run(a, cli.config.as_deref()).await,
             Command::Probe(a) => cmd::probe::run(a).await,
+            Command::Completions(a) => cmd::completions::completions(a),
+            Command::Manpages(a) => cmd::completions::manpages(a),
         }
     });
     // Commands may leave blocking tasks behind (a stuck RPC read, a slow disk): they must

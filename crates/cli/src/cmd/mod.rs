@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod backup;
 pub mod check;
 pub mod compare;
+pub mod completions;
 pub mod demo;
 pub mod follow_backups;
 pub mod input;

@@ -185,7 +185,13 @@ fn a_closed_pipe_ends_quietly() {
     // 300 nodes: the JSON is far larger than a pipe's buffer.
     for t in 0..20u64 {
         for n in 0..300 {
-            writeln!(f, "{},node-{n},syncing,{},100000,8,,,,,,,", t * 2000, t * 50).unwrap();
+            writeln!(
+                f,
+                "{},node-{n},syncing,{},100000,8,,,,,,,",
+                t * 2000,
+                t * 50
+            )
+            .unwrap();
         }
     }
     drop(f);

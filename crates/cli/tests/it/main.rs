@@ -17,6 +17,7 @@ mod probe;
 mod report;
 mod report_html;
 mod s3;
+mod ship;
 mod sim_lifecycle;
 mod tidy;
 mod watch;
