@@ -11,6 +11,7 @@ mod compare;
 mod dashboard;
 mod dialects;
 mod errors;
+mod grafana;
 mod leveldb;
 mod loadtest;
 mod probe;
