@@ -97,10 +97,14 @@ impl Drop for Prometheus {
     }
 }
 
-fn query(base: &str, q: &str) -> Value {
+/// The answer to an instant query, or `None` while Prometheus is still starting (503).
+fn try_query(base: &str, q: &str) -> Option<Value> {
     let (status, body) = http_get(&format!("{base}/api/v1/query?query={}", encode(q)));
-    assert_eq!(status, 200, "{q}: {body}");
-    serde_json::from_str(&body).unwrap()
+    (status == 200).then(|| serde_json::from_str(&body).unwrap())
+}
+
+fn query(base: &str, q: &str) -> Value {
+    try_query(base, q).unwrap_or_else(|| panic!("{q}: Prometheus did not answer"))
 }
 
 #[test]
@@ -166,14 +170,16 @@ fn every_panel_and_alert_works_on_a_real_prometheus() {
             .unwrap(),
     );
     let base = format!("http://127.0.0.1:{port}");
+    wait_until("Prometheus is ready", Duration::from_secs(60), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && http_get(&format!("{base}/-/ready")).0 == 200
+    });
     wait_until(
         "Prometheus scrapes the demo",
         Duration::from_secs(60),
         || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && query(&base, "count(nodewarden_sync_current_height)")["data"]["result"][0]["value"]
-                    [1]
-                    == "4"
+            try_query(&base, "count(nodewarden_sync_current_height)")
+                .is_some_and(|v| v["data"]["result"][0]["value"][1] == "4")
         },
     );
     // rate() and increase() need a few scrapes in their window.
