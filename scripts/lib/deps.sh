@@ -6,6 +6,7 @@ NW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 NW_CACHE="$NW_ROOT/.cache"
 ANVIL_VERSION=1.7.1
 PLYVEL_VERSION=1.5.1
+ROCKSDICT_VERSION=0.3.29
 
 nw_log() { printf '==> %s\n' "$*" >&2; }
 
@@ -38,13 +39,16 @@ install_anvil() {
   chmod +x "$NODEWARDEN_ANVIL"
 }
 
-# Python with plyvel (the real C++ LevelDB, shipped in the wheel) for cross-checks.
+# Python with plyvel and rocksdict (the real C++ LevelDB and RocksDB, shipped in their
+# wheels) for cross-checks.
 install_python_tools() {
   export NODEWARDEN_PYTHON="$NW_CACHE/py/bin/python"
-  if [ -x "$NODEWARDEN_PYTHON" ] && "$NODEWARDEN_PYTHON" -c 'import plyvel' 2>/dev/null; then return 0; fi
-  nw_log "installing plyvel $PLYVEL_VERSION into .cache/py"
-  python3 -m venv "$NW_CACHE/py" || { apt_install python3-venv && python3 -m venv "$NW_CACHE/py"; }
-  "$NW_CACHE/py/bin/pip" install -q --disable-pip-version-check "plyvel==$PLYVEL_VERSION"
+  if [ -x "$NODEWARDEN_PYTHON" ] && "$NODEWARDEN_PYTHON" -c 'import plyvel, rocksdict' 2>/dev/null; then return 0; fi
+  nw_log "installing plyvel $PLYVEL_VERSION and rocksdict $ROCKSDICT_VERSION into .cache/py"
+  [ -x "$NW_CACHE/py/bin/pip" ] || python3 -m venv "$NW_CACHE/py" ||
+    { apt_install python3-venv && python3 -m venv "$NW_CACHE/py"; }
+  "$NW_CACHE/py/bin/pip" install -q --disable-pip-version-check "plyvel==$PLYVEL_VERSION" \
+    "rocksdict==$ROCKSDICT_VERSION"
 }
 
 # moto's standalone server: a real S3-compatible endpoint on loopback for the S3 backend

@@ -57,6 +57,9 @@ pub enum Command {
     Check(crate::cmd::check::CheckArgs),
     /// Measure the hardware under a data dir (CPU, steal, memory, fsync, IOPS) against per-role minimums.
     Probe(crate::cmd::probe::ProbeArgs),
+    /// Database health: levels, compaction debt, obsolete files of LevelDB/RocksDB (offline, read-only).
+    #[command(subcommand)]
+    Db(crate::cmd::db::DbCommand),
     /// Print a shell completion script (bash, zsh, fish).
     Completions(crate::cmd::completions::CompletionsArgs),
     /// Write the man pages (nodewarden.1, nodewarden-COMMAND.1) into a directory.

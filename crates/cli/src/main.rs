@@ -40,6 +40,7 @@ fn main() -> ExitCode {
             Command::Compare(a) => cmd::compare::run(a, cli.config.as_deref()),
             Command::Check(a) => cmd::check::run(a, cli.config.as_deref()).await,
             Command::Probe(a) => cmd::probe::run(a).await,
+            Command::Db(c) => cmd::db::run(c),
             Command::Completions(a) => cmd::completions::completions(a),
             Command::Manpages(a) => cmd::completions::manpages(a),
         }

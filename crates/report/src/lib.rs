@@ -9,6 +9,7 @@
 //! * [`Timeline`]: the bounded time series the charts draw;
 //! * [`Bundle`]: a shareable `.tar.zst`, scrubbed by [`redact()`].
 mod bundle;
+mod db;
 mod format;
 mod html;
 mod live;
@@ -20,6 +21,7 @@ mod text;
 mod timeline;
 
 pub use bundle::{Bundle, RunBundle, write_run_bundle};
+pub use db::db_text;
 pub use format::{age, bytes, count, percent, utc};
 pub use html::{NodeData, REPORT_CSS, compare_fragment, compare_html, node_fragment, report_html};
 pub use live::{live_line, log_line};

@@ -9,6 +9,7 @@ mod backup_s3;
 mod check;
 mod compare;
 mod dashboard;
+mod db;
 mod dialects;
 mod errors;
 mod grafana;
