@@ -48,6 +48,14 @@ fn table(r: &Report) -> String {
 
 fn section(r: &Report) -> String {
     let mut s = table(r);
+    if let Some(t) = &r.target_process {
+        let class = if t.died { "fail" } else { "ok" };
+        let _ = write!(
+            s,
+            "<p class=\"{class}\">{}</p>",
+            escape(&crate::text::target_line(t))
+        );
+    }
     if !r.thresholds.is_empty() {
         s.push_str("<ul>");
         for t in &r.thresholds {

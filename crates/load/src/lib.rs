@@ -17,6 +17,7 @@ mod run;
 mod scenario;
 mod schedule;
 mod stats;
+mod target;
 pub mod text;
 mod threshold;
 
@@ -27,6 +28,7 @@ pub use error::LoadError;
 pub use report::{Equality, Latency, Report, Summary, ThresholdResult, TimePoint};
 pub use run::{LiveTick, Stop, run};
 pub use scenario::{Executor, RequestSpec, Scenario, Stage, Tolerance, parse_tolerance};
+pub use target::{TargetProcess, TargetWatch, selector_for};
 pub use threshold::{Threshold, parse as parse_threshold};
 
 /// The exit code for a failed threshold or a regression (the k6 convention).

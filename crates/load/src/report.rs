@@ -127,6 +127,9 @@ pub struct Report {
     pub percentiles: Vec<(f64, f64)>,
     pub timeline: Vec<TimePoint>,
     pub scenario: serde_json::Value,
+    /// The target's own process through the run, when it runs on this host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_process: Option<crate::target::TargetProcess>,
 }
 
 impl Report {
@@ -224,6 +227,7 @@ pub fn build(i: Inputs<'_>) -> Report {
         percentiles,
         timeline: i.timeline,
         scenario: serde_json::to_value(i.scenario).unwrap_or_default(),
+        target_process: None,
     }
 }
 

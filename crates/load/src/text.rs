@@ -34,6 +34,34 @@ fn row(out: &mut String, name: &str, s: &Summary) {
 
 /// The end-of-run summary: a table per method, errors by kind, schedule health,
 /// thresholds and (in equality mode) the differing methods.
+/// One line on what the run did to the target's process.
+pub fn target_line(t: &crate::TargetProcess) -> String {
+    let mib = |b: Option<u64>| b.map_or("?".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0));
+    let mut s = format!("target process {} ({})", t.pid, t.found_by);
+    if let Some(c) = t.cpu_seconds {
+        let _ = write!(s, ": {c:.2} s CPU");
+    }
+    if let Some(c) = t.cpu_ms_per_request {
+        let _ = write!(s, ", {c:.3} ms CPU per request");
+    }
+    let _ = write!(
+        s,
+        "; RSS {} at start, {} at peak, {} at the end",
+        mib(t.rss_start_bytes),
+        mib(t.rss_peak_bytes),
+        mib(t.rss_end_bytes)
+    );
+    if let Some(g) = t.rss_growth_bytes {
+        let _ = write!(s, " ({:+.0} MiB)", g as f64 / 1048576.0);
+    }
+    if t.restarted {
+        s.push_str("; it RESTARTED during the run");
+    } else if t.died {
+        s.push_str("; it DIED during the run");
+    }
+    s
+}
+
 pub fn summary(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -111,6 +139,9 @@ pub fn summary(r: &Report) -> String {
             t.expr,
             t.observed
         );
+    }
+    if let Some(t) = &r.target_process {
+        let _ = writeln!(out, "{}", target_line(t));
     }
     out
 }

@@ -2,8 +2,10 @@
 //! host's steal time, and the size of its data dir, cheaply enough to run every tick.
 mod dirsize;
 mod host;
+mod listen;
 mod process;
 
 pub use dirsize::DirSizer;
 pub use host::{CpuTimes, HostSample, HostSampler};
+pub use listen::find_listener;
 pub use process::{ProcessSample, ProcessSampler, ProcessSelector};

@@ -12,6 +12,8 @@ pub enum ProcessSelector {
     Name(String),
     PidFile(PathBuf),
     Pid(u32),
+    /// The process listening on this TCP port of this host (a node's RPC port).
+    ListeningPort(u16),
 }
 
 /// Cumulative counters of one process at one moment; `None` where /proc would not say
@@ -74,6 +76,9 @@ impl ProcessSampler {
             ProcessSelector::Pid(p) => Some(*p),
             ProcessSelector::PidFile(f) => fs::read_to_string(f).ok()?.trim().parse().ok(),
             ProcessSelector::Name(name) => find_by_name(&self.proc_root, name),
+            ProcessSelector::ListeningPort(port) => {
+                crate::listen::find_listener_in(&self.proc_root, *port)
+            }
         }
     }
 

@@ -54,6 +54,10 @@ pub struct LoadtestArgs {
     /// Run (or each sweep step) for this long instead of the scenario's duration.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+    /// Sample this process as the target's (CPU per request, RSS, death) [default: whatever
+    /// listens on the target's port, when the target is on this host].
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
     /// Seconds between progress lines when stdout is not a terminal.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "5s")]
     pub log_every: Duration,
@@ -106,7 +110,9 @@ pub async fn run(a: LoadtestArgs) -> CmdResult {
     let mut view = StatusLine::new(a.log_every);
     let code = match &a.rates {
         None => {
-            let report = load::run(
+            let watch = load::selector_for(&target, a.pid)
+                .map(|(sel, by)| load::TargetWatch::start(sel, by, Duration::from_millis(250)));
+            let mut report = load::run(
                 &scenario,
                 &target,
                 compare.as_deref(),
@@ -116,6 +122,7 @@ pub async fn run(a: LoadtestArgs) -> CmdResult {
             )
             .await
             .map_err(Failure::runtime)?;
+            report.target_process = watch.and_then(|w| w.finish(report.overall.requests));
             view.finish();
             let mut out = crate::out::stdout();
             let _ = write!(out, "{}", load::text::summary(&report));

@@ -97,6 +97,14 @@ fn thresholds_pass_and_fail_against_the_sim() {
             .all(|t| t["pass"] == true)
     );
     assert_eq!(r["scenario"]["rate"], 100.0);
+    // The sim's own process, found by the port it listens on, with no --pid.
+    let t = &r["target_process"];
+    assert_eq!(t["pid"], sim.child.id(), "{t}");
+    assert_eq!(t["found_by"], format!("port {}", sim.port));
+    assert!(t["rss_peak_bytes"].as_u64().unwrap() > 1 << 20, "{t}");
+    assert!(t["cpu_ms_per_request"].as_f64().is_some(), "{t}");
+    assert_eq!(t["died"], false);
+    assert!(stdout(&o).contains(&format!("target process {}", sim.child.id())));
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("<svg") && page.contains("Latency by percentile"));
     assert!(
