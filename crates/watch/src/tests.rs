@@ -72,6 +72,11 @@ async fn polls_a_real_sim_and_follows_its_sync() {
     assert_eq!(v.latency.count, 8);
     assert_eq!(v.backup.as_ref().map(|b| b.name.as_str()), Some("eth-h1"));
     assert!(v.backup_age_seconds.is_some_and(|a| a > 0.0));
+    // Nothing configured about the process: the one listening on the RPC port (here, this
+    // test process, which runs the sim in-process) is sampled.
+    let p = v.process.expect("the process behind the RPC port");
+    assert_eq!(p.pid, std::process::id());
+    assert!(p.rss_bytes.is_some_and(|r| r > 0));
     sim.shutdown().await.unwrap();
 }
 
@@ -207,4 +212,15 @@ fn a_one_shot_report_derives_synced_and_progress() {
     s.peers = Some(0);
     let r = crate::from_status(&cfg, "u".into(), s, Duration::ZERO, now);
     assert!(!r.synced, "no peers is never synced");
+}
+
+#[test]
+fn only_a_local_rpc_url_names_a_port_to_sample() {
+    use crate::engine::local_port;
+    assert_eq!(local_port("http://127.0.0.1:35997"), Some(35997));
+    assert_eq!(local_port("http://[::1]:8545/"), Some(8545));
+    assert_eq!(local_port("http://user:pw@localhost:9944"), Some(9944));
+    assert_eq!(local_port("http://10.0.0.5:8545"), None);
+    assert_eq!(local_port("http://node.example:8545"), None);
+    assert_eq!(local_port("not a url"), None);
 }

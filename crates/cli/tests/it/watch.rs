@@ -170,6 +170,9 @@ fn metrics_pass_promtool_and_the_recording_exports() {
         .collect();
     assert_eq!(names, ["znn", "eth\\x"]);
     assert_eq!(nodes[0]["process"]["pid"], znn.child.id());
+    // No process or pid file configured: found by the RPC port it listens on.
+    assert_eq!(nodes[1]["process"]["pid"], eth.child.id(), "{}", nodes[1]);
+    assert!(nodes[1]["process"]["rss_bytes"].as_u64().unwrap() > 0);
     assert!(nodes[0]["data_dir_bytes"].as_u64().unwrap() > 0);
     assert_eq!(
         http_get(&format!("{base}/healthz")),
