@@ -33,6 +33,8 @@ pub struct NodeConfig {
     pub max_head_age: Option<Duration>,
     #[serde(default, deserialize_with = "human_opt::deserialize")]
     pub timeout: Option<Duration>,
+    /// Larger RPC answers are refused unread (default 8 MiB).
+    pub max_answer: Option<nodewarden_model::repository::ByteSize>,
 }
 
 /// How to stop and start the node around a freeze or a restore.
@@ -75,7 +77,16 @@ impl NodeConfig {
             block_time: None,
             max_head_age: None,
             timeout: None,
+            max_answer: None,
         }
+    }
+
+    /// The RPC answer-size limit for this node.
+    pub fn max_answer_bytes(&self) -> usize {
+        self.max_answer
+            .map_or(nodewarden_rpc::DEFAULT_MAX_ANSWER, |b| {
+                usize::try_from(b.0).unwrap_or(usize::MAX)
+            })
     }
 
     /// The RPC URL, defaulting to the kind's usual port on loopback.

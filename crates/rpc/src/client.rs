@@ -61,7 +61,25 @@ pub async fn connect(
     url: &str,
     timeout: Duration,
 ) -> Result<Box<dyn ChainClient>, RpcError> {
-    let transport = Transport::new(name, url, timeout)?;
+    connect_limited(
+        name,
+        kind,
+        url,
+        timeout,
+        crate::transport::DEFAULT_MAX_ANSWER,
+    )
+    .await
+}
+
+/// [`connect`] with answers capped at `max_answer` bytes.
+pub async fn connect_limited(
+    name: &str,
+    kind: KindSpec,
+    url: &str,
+    timeout: Duration,
+    max_answer: usize,
+) -> Result<Box<dyn ChainClient>, RpcError> {
+    let transport = Transport::new(name, url, timeout)?.with_max_answer(max_answer);
     let kind = match kind {
         KindSpec::Known(k) => k,
         KindSpec::Auto => detect(&transport).await?,

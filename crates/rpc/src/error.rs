@@ -56,6 +56,10 @@ pub enum ErrorKind {
     },
     /// `--kind auto` found nothing it recognises.
     UnknownDialect,
+    /// The answer was larger than the limit: a broken or hostile endpoint, never a status.
+    TooLarge {
+        limit: usize,
+    },
 }
 
 impl ErrorKind {
@@ -68,7 +72,7 @@ impl ErrorKind {
             | ErrorKind::UnsupportedMediaType
             | ErrorKind::Http { .. } => "http",
             ErrorKind::JsonRpc { .. } => "jsonrpc",
-            ErrorKind::Malformed { .. } => "malformed",
+            ErrorKind::Malformed { .. } | ErrorKind::TooLarge { .. } => "malformed",
             ErrorKind::WrongDialect { .. } | ErrorKind::UnknownDialect => "dialect",
         }
     }
@@ -117,6 +121,11 @@ impl fmt::Display for ErrorKind {
                 f,
                 "no known dialect answered (tried zenon stats.syncInfo, ethereum eth_blockNumber, substrate system_health)"
             ),
+            ErrorKind::TooLarge { limit } => write!(
+                f,
+                "answer larger than {} MiB: refused unread (the node's max_answer setting raises the limit)",
+                limit >> 20
+            ),
         }
     }
 }
@@ -127,6 +136,44 @@ fn humanize(d: Duration) -> String {
     } else {
         format!("{}ms", d.as_millis())
     }
+}
+
+/// A URL fit to show: user-info and secret-looking query values replaced by `***`
+/// (`http://user:pass@host` and `?apikey=…` carry credentials into logs and dashboards).
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    let (authority, tail) = match rest.find(['/', '?', '#']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let q: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if secretish(k) => format!("{k}=***"),
+                    _ => pair.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", q.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}{authority}{tail}")
+}
+
+fn secretish(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["key", "token", "secret", "pass", "auth", "sig"]
+        .iter()
+        .any(|s| k.contains(s))
 }
 
 /// Cut a server's body down to something that fits on one line.

@@ -90,7 +90,8 @@ pub fn parse(
         target,
         peers,
         head: Some(head),
-        client_version,
+        // Node-chosen text reaches terminals: no control characters, no novels.
+        client_version: client_version.map(|v| crate::error::one_line(&v, 120)),
     })
 }
 

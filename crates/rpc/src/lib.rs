@@ -12,12 +12,12 @@ pub mod ethereum;
 pub mod substrate;
 pub mod zenon;
 
-pub use client::{ChainClient, KindSpec, client_for, connect, timed_status};
+pub use client::{ChainClient, KindSpec, client_for, connect, connect_limited, timed_status};
 pub use detect::detect;
-pub use error::{ErrorKind, RpcError};
+pub use error::{ErrorKind, RpcError, redact_url};
 pub use nodewarden_model::{Kind, SyncState};
 pub use status::{Head, Status, default_max_head_age};
-pub use transport::{CallResult, JsonRpcError, Transport, parse_envelope};
+pub use transport::{CallResult, DEFAULT_MAX_ANSWER, JsonRpcError, Transport, parse_envelope};
 
 #[cfg(test)]
 mod tests;

@@ -52,6 +52,14 @@ impl Status {
         if !heights_ok {
             return false;
         }
+        // A head stamped far in the future is a broken clock or a lie, not freshness.
+        if let (Some(t), Ok(n)) = (
+            self.head.as_ref().and_then(|h| h.time),
+            now.duration_since(UNIX_EPOCH),
+        ) && t - n.as_secs_f64() > max_head_age.as_secs_f64()
+        {
+            return false;
+        }
         match self.head_age(now) {
             Some(age) => age <= max_head_age.as_secs_f64(),
             // No timestamp (some substrate chains): the heights must speak for themselves.
@@ -118,5 +126,9 @@ mod tests {
             !s.synced(now, max),
             "eth_syncing=false while an hour behind"
         );
+        let (s, now) = status(100, Some(100), Some(9), -86_400.0);
+        assert!(!s.synced(now, max), "a head a day in the future");
+        let (s, now) = status(100, Some(100), Some(9), -5.0);
+        assert!(s.synced(now, max), "a few seconds of clock skew is fine");
     }
 }

@@ -97,7 +97,8 @@ pub fn parse(
         target: s.opt_num("highestBlock")?.filter(|&t| t > 0),
         peers: Some(peers),
         head: Some(head),
-        client_version,
+        // Node-chosen text reaches terminals: no control characters, no novels.
+        client_version: client_version.map(|v| crate::error::one_line(&v, 120)),
     })
 }
 

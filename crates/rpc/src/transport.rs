@@ -34,9 +34,16 @@ pub struct Transport {
     inner: Arc<Inner>,
 }
 
+/// Answers past this are refused unread: a status is a few KiB, a page of 1,024 zenon
+/// momentums about 2 MiB.
+pub const DEFAULT_MAX_ANSWER: usize = 8 << 20;
+
 struct Inner {
     node: String,
     url: String,
+    /// What errors show: the URL without credentials.
+    shown: String,
+    max_answer: usize,
     timeout: Duration,
     /// Only used to word a 403: go-zenon's Host check is the usual culprit.
     kind_hint: Option<Kind>,
@@ -53,7 +60,7 @@ impl Transport {
             .build()
             .map_err(|e| RpcError {
                 node: node.to_string(),
-                url: url.to_string(),
+                url: crate::error::redact_url(url),
                 kind: ErrorKind::Transport(format!("cannot build HTTP client: {e}")),
             })?;
         Ok(Transport {
@@ -61,6 +68,8 @@ impl Transport {
             inner: Arc::new(Inner {
                 node: node.to_string(),
                 url: url.to_string(),
+                shown: crate::error::redact_url(url),
+                max_answer: DEFAULT_MAX_ANSWER,
                 timeout,
                 kind_hint: None,
                 next_id: AtomicU64::new(1),
@@ -75,6 +84,8 @@ impl Transport {
             inner: Arc::new(Inner {
                 node: i.node.clone(),
                 url: i.url.clone(),
+                shown: i.shown.clone(),
+                max_answer: i.max_answer,
                 timeout: i.timeout,
                 kind_hint: Some(kind),
                 next_id: AtomicU64::new(1),
@@ -93,9 +104,47 @@ impl Transport {
     pub fn error(&self, kind: ErrorKind) -> RpcError {
         RpcError {
             node: self.inner.node.clone(),
-            url: self.inner.url.clone(),
+            url: self.inner.shown.clone(),
             kind,
         }
+    }
+
+    /// The same transport with another answer-size limit.
+    pub fn with_max_answer(self, bytes: usize) -> Transport {
+        let i = &self.inner;
+        Transport {
+            http: self.http.clone(),
+            inner: Arc::new(Inner {
+                node: i.node.clone(),
+                url: i.url.clone(),
+                shown: i.shown.clone(),
+                max_answer: bytes,
+                timeout: i.timeout,
+                kind_hint: i.kind_hint,
+                next_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// The body, read up to the limit: a hostile endpoint's gigabyte answer costs nothing.
+    async fn body(&self, mut resp: reqwest::Response) -> Result<Vec<u8>, RpcError> {
+        let limit = self.inner.max_answer;
+        let too_large = || self.error(ErrorKind::TooLarge { limit });
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| self.error(self.classify(&e)))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// One call. `Ok(Err(_))` is the node answering with a JSON-RPC error object, which some
@@ -111,10 +160,7 @@ impl Transport {
             .await
             .map_err(|e| self.error(self.classify(&e)))?;
         let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| self.error(self.classify(&e)))?;
+        let bytes = self.body(resp).await?;
         if status != 200 {
             return Err(self.error(match status {
                 403 => ErrorKind::Forbidden {
@@ -146,7 +192,7 @@ impl Transport {
             Err(e) => Err(self.error(ErrorKind::JsonRpc {
                 method: method.to_string(),
                 code: e.code,
-                message: e.message,
+                message: crate::error::one_line(&e.message, 200),
             })),
         }
     }

@@ -82,7 +82,8 @@ pub fn parse(
         target,
         peers,
         head: Some(momentum(frontier)?),
-        client_version,
+        // Node-chosen text reaches terminals: no control characters, no novels.
+        client_version: client_version.map(|v| crate::error::one_line(&v, 120)),
     })
 }
 

@@ -3,6 +3,7 @@
 //! was published, so a scrape never waits on a node.
 mod auth;
 mod dashboard;
+mod host;
 mod metrics;
 
 use std::net::SocketAddr;
@@ -105,7 +106,13 @@ pub async fn serve(
     opts: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(shared, opts))
+    let mut app = router(shared, opts);
+    // On loopback only loopback names may be asked for: a web page elsewhere that rebinds
+    // its own DNS name to 127.0.0.1 must not read the dashboard through the browser.
+    if listener.local_addr()?.ip().is_loopback() {
+        app = app.layer(axum::middleware::from_fn(host::loopback_only));
+    }
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -206,3 +206,30 @@ fn weak_or_missing_token_files_are_refused_naming_the_file() {
     );
     assert_eq!(read_token(&good).unwrap(), "0123456789abcdef0123");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebound_host_name_is_refused_on_loopback() {
+    let addr = start(Shared::new(), None).await;
+    let (evil, ok) = tokio::task::spawn_blocking(move || {
+        let raw = |host: &str| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            write!(
+                s,
+                "GET /api/nodes HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out
+        };
+        (
+            raw(&format!("rebind.example:{}", addr.port())),
+            raw(&format!("localhost:{}", addr.port())),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(evil.starts_with("HTTP/1.1 421"), "{evil}");
+    assert!(evil.contains("rebind.example"), "names the host: {evil}");
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+}

@@ -8,7 +8,7 @@ use nodewarden_config::NodeConfig;
 use nodewarden_model::{
     Backups, NodeView, ProcessView, Sample, SampleRow, SyncState, WatchState, health,
 };
-use nodewarden_rpc::{ChainClient, RpcError, Status, connect};
+use nodewarden_rpc::{ChainClient, RpcError, Status, connect_limited, redact_url};
 use nodewarden_sample::{DirSizer, HostSampler, ProcessSample, ProcessSampler, ProcessSelector};
 
 use crate::once;
@@ -71,7 +71,7 @@ impl Watcher {
                     process: selector.map(ProcessSampler::new),
                     dir: cfg.data_dir.as_ref().map(DirSizer::new),
                 };
-                let report = once::pending(cfg, url.clone());
+                let report = once::pending(cfg, redact_url(&url));
                 Slot {
                     cfg: cfg.clone(),
                     url,
@@ -180,10 +180,15 @@ async fn poll(slot: &Slot, timeout: Duration) -> Poll {
         let (client, fresh) = match &slot.client {
             Some(c) => (c.clone(), None),
             None => {
-                let c: Arc<dyn ChainClient> =
-                    connect(&slot.cfg.name, slot.cfg.kind, &slot.url, timeout)
-                        .await?
-                        .into();
+                let c: Arc<dyn ChainClient> = connect_limited(
+                    &slot.cfg.name,
+                    slot.cfg.kind,
+                    &slot.url,
+                    timeout,
+                    slot.cfg.max_answer_bytes(),
+                )
+                .await?
+                .into();
                 (c.clone(), Some(c))
             }
         };

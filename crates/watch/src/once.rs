@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use nodewarden_config::NodeConfig;
 use nodewarden_model::{Kind, NodeReport};
-use nodewarden_rpc::{KindSpec, RpcError, Status, connect, timed_status};
+use nodewarden_rpc::{KindSpec, RpcError, Status, connect_limited, redact_url, timed_status};
 
 /// The default per-node RPC timeout for one-shot reads.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -36,7 +36,7 @@ fn failed_with(
     NodeReport {
         name: node.name.clone(),
         kind,
-        url,
+        url: redact_url(&url),
         ok: false,
         error: Some(error),
         error_reason: reason,
@@ -72,7 +72,7 @@ pub fn from_status(
     NodeReport {
         name: node.name.clone(),
         kind: s.kind.to_string(),
-        url,
+        url: redact_url(&url),
         ok: true,
         error: None,
         error_reason: None,
@@ -101,7 +101,15 @@ async fn poll_node(node: &NodeConfig) -> NodeReport {
     let url = node.rpc_url().unwrap_or_default();
     let timeout = node.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let configured_kind = node.kind.to_string();
-    let client = match connect(&node.name, node.kind, &url, timeout).await {
+    let client = match connect_limited(
+        &node.name,
+        node.kind,
+        &url,
+        timeout,
+        node.max_answer_bytes(),
+    )
+    .await
+    {
         Ok(c) => c,
         Err(e) => return failed(node, url, configured_kind, &e),
     };

@@ -210,3 +210,68 @@ fn a_closed_pipe_ends_quietly() {
     assert!(err.is_empty(), "nothing on stderr: {err}");
     assert!(head.starts_with(b"["), "the JSON had begun");
 }
+
+/// A server that answers every request with an endless chunked JSON body (no length),
+/// stopping when the client goes away; at most `max` connections.
+fn endless_server(max: usize) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(max) {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+                let chunk = format!("{:x}\r\n{}\r\n", 65536, "[".repeat(65536));
+                // Bounded: 4 GiB at most, ending as soon as the reader hangs up.
+                for _ in 0..65536 {
+                    if s.write_all(chunk.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A huge answer is refused unread at the limit, with a one-line error, not read into
+/// memory; `max_answer` in the node's config lowers the limit.
+#[test]
+fn an_endless_answer_is_cut_at_the_limit() {
+    let url = endless_server(8);
+    let started = std::time::Instant::now();
+    let (code, v, _) = once(&format!("big=ethereum@{url}"), &["--timeout", "20s"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["error_reason"], "malformed", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("larger than 8 MiB"), "{v}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("n.toml");
+    std::fs::write(
+        &cfg,
+        format!("[[node]]\nname = \"big\"\nkind = \"ethereum\"\nrpc = \"{url}\"\nmax_answer = \"1MiB\"\n"),
+    )
+    .unwrap();
+    let out = run(&["--config", cfg.to_str().unwrap(), "watch", "--once", "--json"]);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(v[0]["error"].as_str().unwrap().contains("larger than 1 MiB"), "{v}");
+}
+
+/// Credentials in an RPC URL never reach the output: JSON, errors, tables.
+#[test]
+fn credentials_in_rpc_urls_are_never_shown() {
+    let port = dead_port();
+    let node = format!("n=ethereum@http://alice:hunter2@127.0.0.1:{port}/?apikey=s3cr3t&x=1");
+    let (code, v, err) = once(&node, &["--timeout", "700ms"]);
+    assert_eq!(code, 1);
+    let all = format!("{v}{err}");
+    assert!(!all.contains("hunter2") && !all.contains("alice") && !all.contains("s3cr3t"), "{all}");
+    assert_eq!(v["url"], format!("http://***@127.0.0.1:{port}/?apikey=***&x=1"));
+    let table = run(&["watch", "--once", "--node", &node, "--timeout", "700ms"]);
+    let shown = format!("{}{}", stdout(&table), stderr(&table));
+    assert!(!shown.contains("hunter2") && !shown.contains("s3cr3t"), "{shown}");
+}
