@@ -72,6 +72,8 @@ pub struct RunBundle<'a, R: Read> {
     pub nodes: &'a [&'a str],
     pub version: &'a str,
     pub created_ms: u64,
+    /// More JSON documents (name, text), e.g. `db/<node>.json` database inspections.
+    pub extra: &'a [(String, String)],
 }
 
 /// Writes `samples.csv`, `summary.json`, `report.html`, `manifest.json` (and `probe.json`)
@@ -86,6 +88,7 @@ pub fn write_run_bundle<W: Write, R: Read>(out: W, b: RunBundle<'_, R>) -> io::R
     if b.probe_json.is_some() {
         files.push("probe.json");
     }
+    files.extend(b.extra.iter().map(|(name, _)| name.as_str()));
     let manifest = serde_json::json!({
         "tool": "nodewarden",
         "version": b.version,
@@ -104,6 +107,9 @@ pub fn write_run_bundle<W: Write, R: Read>(out: W, b: RunBundle<'_, R>) -> io::R
     w.add_text("manifest.json", &manifest)?;
     if let Some(p) = b.probe_json {
         w.add_text("probe.json", p)?;
+    }
+    for (name, text) in b.extra {
+        w.add_text(name, text)?;
     }
     w.finish()
 }

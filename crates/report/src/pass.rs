@@ -201,6 +201,7 @@ pub struct BundleInput<'a, R: Read> {
     pub source: &'a str,
     pub version: &'a str,
     pub created_ms: u64,
+    pub extra: &'a [(String, String)],
 }
 
 /// The shareable `.tar.zst` of a pass: samples, summary, HTML, manifest (and probe).
@@ -224,6 +225,7 @@ pub fn write_bundle<W: Write, R: Read>(
             nodes: &nodes,
             version: input.version,
             created_ms: input.created_ms,
+            extra: input.extra,
         },
     )
 }

@@ -229,6 +229,7 @@ async fn bundle(State(h): State<Option<Arc<History>>>, Path(name): Path<String>)
             source: &source,
             version: env!("CARGO_PKG_VERSION"),
             created_ms,
+            extra: &[],
         };
         let out = write_bundle(Vec::new(), &result, input).map_err(internal)?;
         let mut r = typed(out, "application/zstd");

@@ -27,7 +27,9 @@ Examples:
   nodewarden report samples.csv --bundle share.tar.zst
 
 --bundle writes samples.csv, summary.json, report.html and manifest.json (tool version)
-into a .tar.zst, plus probe.json with --probe (from `nodewarden probe --json`), with IP
+into a .tar.zst, plus probe.json (a quick hardware probe of the disk the bundle is written
+to or the first node's data dir, unless --no-probe; or the file given with --probe) and
+db/NODE.json (`nodewarden db inspect` of each configured node's data dir), with IP
 addresses, credentials in URLs and keys scrubbed from every text.
 Methods (stalls, ETA, cost by height): docs/ANALYSIS.md.")]
 pub struct ReportArgs {
@@ -55,17 +57,21 @@ pub struct ReportArgs {
     /// Write a shareable .tar.zst: samples CSV, summary JSON, HTML, tool version.
     #[arg(long, value_name = "OUT.tar.zst")]
     pub bundle: Option<PathBuf>,
-    /// With --bundle: add this hardware probe (the output of `nodewarden probe --json`).
+    /// With --bundle: add this hardware probe (the output of `nodewarden probe --json`)
+    /// instead of running a quick one.
     #[arg(long, value_name = "PROBE.json", requires = "bundle")]
     pub probe: Option<PathBuf>,
+    /// With --bundle: no hardware probe (by default a quick one runs, under 10 s).
+    #[arg(long, requires = "bundle", conflicts_with = "probe")]
+    pub no_probe: bool,
     /// `auto` or a duration: how long a flat height (while behind) lasts before it is a stall.
     #[arg(long, value_name = "auto|DURATION", default_value = "auto")]
     pub stall_after: StallAfter,
 }
 
-pub fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
+pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
     // Checked first: a bad probe file should not cost a pass over a long recording.
-    let probe = args.probe.as_deref().map(read_probe).transpose()?;
+    let mut probe = args.probe.as_deref().map(read_probe).transpose()?;
     let input = input::open(
         &args.source,
         args.run.as_deref(),
@@ -138,15 +144,18 @@ pub fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         notes.push(format!("wrote {}", path.display()));
     }
     if let (Some(path), Some(html), Some(csv)) = (&args.bundle, &html, &bundle_csv) {
-        write_bundle(
-            path,
-            &csv.0,
-            &result,
+        let nodes = configured_nodes(config);
+        if probe.is_none() && !args.no_probe {
+            probe = quick_probe(path, &nodes).await;
+        }
+        let extra = db_summaries(&nodes);
+        let parts = BundleParts {
+            csv: &csv.0,
             html,
-            probe.as_deref(),
-            &input,
-            version,
-        )?;
+            probe: probe.as_deref(),
+            extra: &extra,
+        };
+        write_bundle(path, parts, &result, &input, version)?;
         notes.push(format!("wrote {}", path.display()));
     }
     // Notes go to stderr when stdout is JSON, so the JSON stays parseable.
@@ -195,15 +204,84 @@ fn read_probe(path: &Path) -> Result<String, Failure> {
     Ok(text)
 }
 
+/// The nodes of the config, when there is one and it loads; a report needs none.
+fn configured_nodes(config: Option<&Path>) -> Vec<nodewarden_config::NodeConfig> {
+    nodewarden_config::Config::load(config)
+        .map(|l| l.config.nodes)
+        .unwrap_or_default()
+}
+
+/// A quick hardware probe of the first node's data dir, else of the disk the bundle goes
+/// to; a failed probe leaves the bundle without one (noted on stderr).
+async fn quick_probe(bundle: &Path, nodes: &[nodewarden_config::NodeConfig]) -> Option<String> {
+    let dir = nodes
+        .iter()
+        .filter_map(|n| n.data_dir.clone())
+        .find(|d| d.is_dir())
+        .or_else(|| bundle.parent().map(Path::to_path_buf))
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    eprintln!(
+        "running a quick hardware probe on {} for the bundle (under 10 s; --no-probe skips it)",
+        dir.display()
+    );
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let plan = nodewarden_probe::hw::Plan::quick();
+    let run = tokio::task::spawn_blocking(move || {
+        nodewarden_probe::hw::run(&dir, &plan, true, &nodewarden_probe::hw::Silent, &cancel)
+    });
+    match run.await {
+        Ok(Ok(mut r)) => {
+            r.verdicts = nodewarden_probe::hw::Minimums::shipped().verdicts(&r, None);
+            serde_json::to_string_pretty(&r).ok()
+        }
+        Ok(Err(e)) => {
+            eprintln!("nodewarden: the bundle has no hardware probe: {e}");
+            None
+        }
+        Err(e) => {
+            eprintln!("nodewarden: the bundle has no hardware probe: {e}");
+            None
+        }
+    }
+}
+
+/// `db/<node>.json`: the database inspection of every configured data dir that has one.
+fn db_summaries(nodes: &[nodewarden_config::NodeConfig]) -> Vec<(String, String)> {
+    nodes
+        .iter()
+        .filter_map(|n| {
+            let i = nodewarden_db::inspect(n.data_dir.as_deref()?).ok()?;
+            let name = nodewarden_report::redact(&n.name).replace(['/', '\\'], "_");
+            Some((
+                format!("db/{name}.json"),
+                serde_json::to_string_pretty(&i).ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// What goes into the bundle beside the pass's analyses.
+struct BundleParts<'a> {
+    csv: &'a Path,
+    html: &'a str,
+    probe: Option<&'a str>,
+    extra: &'a [(String, String)],
+}
+
 fn write_bundle(
     path: &Path,
-    csv: &Path,
+    parts: BundleParts<'_>,
     result: &RunResult,
-    html: &str,
-    probe: Option<&str>,
     input: &Input,
     version: &str,
 ) -> Result<(), Failure> {
+    let BundleParts {
+        csv,
+        html,
+        probe,
+        extra,
+    } = parts;
     let fail = |e: std::io::Error| Failure::runtime(format!("{}: {e}", path.display()));
     let created_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -223,6 +301,7 @@ fn write_bundle(
             source: &source,
             version,
             created_ms,
+            extra,
         };
         nodewarden_report::write_bundle(BufWriter::new(file), result, bundle)?.flush()
     };

@@ -246,7 +246,10 @@ fn an_endless_answer_is_cut_at_the_limit() {
     let (code, v, _) = once(&format!("big=ethereum@{url}"), &["--timeout", "20s"]);
     assert_eq!(code, 1);
     assert_eq!(v["error_reason"], "malformed", "{v}");
-    assert!(v["error"].as_str().unwrap().contains("larger than 8 MiB"), "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("larger than 8 MiB"),
+        "{v}"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
 
     let dir = tempfile::tempdir().unwrap();
@@ -256,9 +259,21 @@ fn an_endless_answer_is_cut_at_the_limit() {
         format!("[[node]]\nname = \"big\"\nkind = \"ethereum\"\nrpc = \"{url}\"\nmax_answer = \"1MiB\"\n"),
     )
     .unwrap();
-    let out = run(&["--config", cfg.to_str().unwrap(), "watch", "--once", "--json"]);
+    let out = run(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "watch",
+        "--once",
+        "--json",
+    ]);
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert!(v[0]["error"].as_str().unwrap().contains("larger than 1 MiB"), "{v}");
+    assert!(
+        v[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 1 MiB"),
+        "{v}"
+    );
 }
 
 /// Credentials in an RPC URL never reach the output: JSON, errors, tables.
@@ -269,9 +284,18 @@ fn credentials_in_rpc_urls_are_never_shown() {
     let (code, v, err) = once(&node, &["--timeout", "700ms"]);
     assert_eq!(code, 1);
     let all = format!("{v}{err}");
-    assert!(!all.contains("hunter2") && !all.contains("alice") && !all.contains("s3cr3t"), "{all}");
-    assert_eq!(v["url"], format!("http://***@127.0.0.1:{port}/?apikey=***&x=1"));
+    assert!(
+        !all.contains("hunter2") && !all.contains("alice") && !all.contains("s3cr3t"),
+        "{all}"
+    );
+    assert_eq!(
+        v["url"],
+        format!("http://***@127.0.0.1:{port}/?apikey=***&x=1")
+    );
     let table = run(&["watch", "--once", "--node", &node, "--timeout", "700ms"]);
     let shown = format!("{}{}", stdout(&table), stderr(&table));
-    assert!(!shown.contains("hunter2") && !shown.contains("s3cr3t"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("s3cr3t"),
+        "{shown}"
+    );
 }

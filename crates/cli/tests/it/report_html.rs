@@ -252,3 +252,65 @@ fn bundle_is_complete_and_leaks_no_address_or_secret() {
     assert_eq!(rows as u64, expected);
     assert!(files["nodewarden-report/report.html"].contains("<svg"));
 }
+
+/// Without --probe a bundle carries a quick hardware probe of its own, and with a config
+/// the database inspection of every node's data dir; --no-probe leaves the probe out.
+#[test]
+fn bundle_carries_a_quick_probe_and_each_nodes_database() {
+    let rec = recording();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("znn");
+    let sim = SimProc::quick("zenon", &data);
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let cfg = tmp.path().join("nodewarden.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[node]]\nname = \"znn-b\"\nkind = \"zenon\"\nrpc = \"{}\"\ndata_dir = \"{}\"\n",
+            sim.url,
+            data.display()
+        ),
+    )
+    .unwrap();
+    let bundle = tmp.path().join("share.tar.zst");
+    let out = run(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "report",
+        &db(),
+        "--node",
+        "znn-b",
+        "--bundle",
+        bundle.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    drop(sim);
+    let files = unpack(&bundle);
+    let probe: Value = serde_json::from_str(&files["nodewarden-report/probe.json"]).unwrap();
+    assert_eq!(probe["quick"], true);
+    assert!(
+        probe["cpu"]["single_core_score"].as_f64().unwrap() > 0.0,
+        "{probe}"
+    );
+    let dbi: Value = serde_json::from_str(&files["nodewarden-report/db/znn-b.json"]).unwrap();
+    assert_eq!(dbi["engine"], "leveldb");
+    let manifest: Value = serde_json::from_str(&files["nodewarden-report/manifest.json"]).unwrap();
+    assert!(
+        manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "db/znn-b.json")
+    );
+    assert!(!files.keys().any(|k| k.contains(rec.dir.to_str().unwrap())));
+
+    let out = run(&[
+        "report",
+        &db(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--no-probe",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!unpack(&bundle).contains_key("nodewarden-report/probe.json"));
+}
