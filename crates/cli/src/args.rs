@@ -57,6 +57,9 @@ pub enum Command {
     Check(crate::cmd::check::CheckArgs),
     /// Measure the hardware under a data dir (CPU, steal, memory, fsync, IOPS) against per-role minimums.
     Probe(crate::cmd::probe::ProbeArgs),
+    /// Experiments: an A/B sync race of two builds, recorded, compared, with a verdict.
+    #[command(subcommand)]
+    Experiment(crate::cmd::experiment::ExperimentCommand),
     /// Database health: levels, compaction debt, obsolete files of LevelDB/RocksDB (offline, read-only).
     #[command(subcommand)]
     Db(crate::cmd::db::DbCommand),

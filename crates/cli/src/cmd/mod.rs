@@ -8,6 +8,7 @@ pub mod compare;
 pub mod completions;
 pub mod db;
 pub mod demo;
+pub mod experiment;
 pub mod follow_backups;
 pub mod input;
 pub mod loadtest;

@@ -213,11 +213,15 @@ fn configured_nodes(config: Option<&Path>) -> Vec<nodewarden_config::NodeConfig>
 
 /// A quick hardware probe of the first node's data dir, else of the disk the bundle goes
 /// to; a failed probe leaves the bundle without one (noted on stderr).
-async fn quick_probe(bundle: &Path, nodes: &[nodewarden_config::NodeConfig]) -> Option<String> {
+pub(crate) async fn quick_probe(
+    bundle: &Path,
+    nodes: &[nodewarden_config::NodeConfig],
+) -> Option<String> {
     let dir = nodes
         .iter()
         .filter_map(|n| n.data_dir.clone())
         .find(|d| d.is_dir())
+        .or_else(|| bundle.is_dir().then(|| bundle.to_path_buf()))
         .or_else(|| bundle.parent().map(Path::to_path_buf))
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."));

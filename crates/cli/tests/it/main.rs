@@ -12,6 +12,7 @@ mod dashboard;
 mod db;
 mod dialects;
 mod errors;
+mod experiment;
 mod grafana;
 mod leveldb;
 mod loadtest;

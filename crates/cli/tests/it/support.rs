@@ -252,7 +252,18 @@ pub struct Spawned {
 
 impl Spawned {
     pub fn start(args: &[&str]) -> Spawned {
-        let mut child = bin()
+        Self::spawn(bin(), args)
+    }
+
+    /// [`Spawned::start`] in another working directory.
+    pub fn start_in(dir: &Path, args: &[&str]) -> Spawned {
+        let mut cmd = bin();
+        cmd.current_dir(dir);
+        Self::spawn(cmd, args)
+    }
+
+    fn spawn(mut cmd: Command, args: &[&str]) -> Spawned {
+        let mut child = cmd
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,0 +1,142 @@
+//! `experiment ab` end to end: two sims with different speeds raced, recorded, stopped and
+//! compared with no other command; interrupted and run again, the same run continues.
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn plan(dir: &Path, height: u64) -> std::path::PathBuf {
+    let bin = env!("CARGO_BIN_EXE_nodewarden");
+    let side = |name: &str, rate: u32, port: u16| {
+        let scenario = dir.join(format!("{name}.toml"));
+        std::fs::write(
+            &scenario,
+            format!("kind = \"zenon\"\nstart_height = 1\ntip_height = 100000\npeers = 12\n[[phase]]\nuntil = \"tip\"\nrate = {rate}\n"),
+        )
+        .unwrap();
+        format!(
+            "[{key}]\nname = \"{name}\"\nkind = \"zenon\"\nrpc_port = {port}\ndata_dir = \"data-{name}\"\ncommand = [\"{bin}\", \"sim\", \"--kind\", \"zenon\", \"--listen\", \"127.0.0.1:{port}\", \"--data-dir\", \"data-{name}\", \"--scenario\", \"{}\", \"--speed\", \"20\"]\nenv = {{ NODEWARDEN_LOG = \"warn\" }}\n",
+            scenario.display(),
+            key = if name == "fast" { "a" } else { "b" },
+        )
+    };
+    let text = format!(
+        "output = \"out\"\ninterval = \"250ms\"\n[stop]\nheight = {height}\ndeadline = \"2m\"\n{}{}",
+        side("fast", 60, dead_port()),
+        side("slow", 25, dead_port())
+    );
+    let file = dir.join("race.toml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+#[test]
+fn two_builds_raced_and_compared_in_one_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = plan(tmp.path(), 12_000);
+    // The data dirs are relative to the file: the sims run from there.
+    let mut cmd = bin();
+    cmd.current_dir(tmp.path());
+    let out = run_command(
+        cmd,
+        &[
+            "experiment",
+            "ab",
+            file.to_str().unwrap(),
+            "--json",
+            "--no-probe",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["race"]["reason"], "height-reached", "{v}");
+    assert_eq!(v["comparison"]["verdict"], "a-faster", "{v}");
+    let verdict = v["verdict"].as_str().unwrap();
+    assert!(
+        verdict.contains("A 2.") || verdict.contains("A 1.") || verdict.contains("A 3."),
+        "{verdict}"
+    );
+    assert!(verdict.contains("faster overall"), "{verdict}");
+    let o = tmp.path().join("out");
+    for f in [
+        "comparison.html",
+        "comparison.json",
+        "samples.csv",
+        "bundle.tar.zst",
+        "verdict.txt",
+        "experiment.db",
+    ] {
+        assert!(o.join(f).is_file(), "{f}");
+    }
+    assert!(
+        std::fs::read_to_string(o.join("comparison.html"))
+            .unwrap()
+            .contains("<svg")
+    );
+    // Both sims were stopped cleanly (their SIGTERM line is in their logs).
+    for n in ["fast", "slow"] {
+        let log = std::fs::read_to_string(o.join(format!("{n}.log"))).unwrap();
+        assert!(log.contains("stopped at height"), "{n}: {log}");
+    }
+}
+
+#[test]
+fn an_interrupted_experiment_continues_the_same_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = plan(tmp.path(), 9_000);
+    let args = [
+        "experiment",
+        "ab",
+        file.to_str().unwrap(),
+        "--json",
+        "--no-probe",
+    ];
+    let first = Spawned::start_in(tmp.path(), &args);
+    std::thread::sleep(Duration::from_millis(2500));
+    first.signal(libc::SIGTERM);
+    let (status, lines) = first.finish(Duration::from_secs(40));
+    assert_eq!(status.code(), Some(130), "{lines:?}");
+    let mut cmd = bin();
+    cmd.current_dir(tmp.path());
+    let out = run_command(cmd, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["race"]["resumed"], true, "{v}");
+    assert!(
+        v["race"]["seconds"].as_f64().unwrap() >= 2.0,
+        "the deadline clock kept running"
+    );
+    let runs = nodewarden_record::Recording::open(&tmp.path().join("out/experiment.db"))
+        .unwrap()
+        .runs()
+        .unwrap();
+    assert_eq!(runs.len(), 1, "one run across both invocations");
+}
+
+#[test]
+fn clashing_builds_are_refused_before_anything_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = plan(tmp.path(), 100);
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("data-slow\"\ncommand", "data-fast\"\ncommand");
+    std::fs::write(&file, text).unwrap();
+    let out = run(&["experiment", "ab", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("b.data_dir"), "{}", stderr(&out));
+    assert!(!tmp.path().join("out").exists(), "nothing started");
+}

@@ -1,0 +1,56 @@
+//! Experiments in one command. `ab`: two builds of a node started side by side from an
+//! experiment file, watched and recorded as one run until both are synced (or reach a
+//! height, or a deadline), stopped cleanly, and compared by height into a report, a CSV, a
+//! shareable bundle and a one-paragraph verdict (docs/EXPERIMENTS.md). This crate sits at
+//! the top like the binary (it drives the watch engine and writes through the recorder and
+//! the renderers) so that the orchestration is a library with tests, not CLI code.
+mod children;
+mod plan;
+mod race;
+mod results;
+mod verdict;
+
+use std::path::PathBuf;
+
+pub use plan::{Plan, Side, Stop};
+pub use race::{RaceOutcome, StopReason, race};
+pub use results::{Results, results};
+pub use verdict::paragraph as verdict;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    #[error("{origin}{}{}: {message}", line.map(|l| format!(", line {l}")).unwrap_or_default(), key.as_ref().map(|k| format!(", key `{k}`")).unwrap_or_default())]
+    Plan {
+        origin: String,
+        line: Option<usize>,
+        key: Option<String>,
+        message: String,
+    },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("node {node}: cannot start `{program}`: {source}")]
+    Start {
+        node: String,
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Record(nodewarden_record::RecordError),
+    #[error("{0}")]
+    Output(String),
+}
+
+impl ExperimentError {
+    /// The caller's mistake (exit 2) rather than a failure while running.
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            ExperimentError::Plan { .. } | ExperimentError::Start { .. }
+        )
+    }
+}
