@@ -71,11 +71,28 @@ pub enum Kdf {
     Keyfile,
 }
 
+/// Bounds on the Argon2id parameters read from a config: a crafted config must not make
+/// the tool allocate gigabytes or hash for hours before the passphrase is even checked.
+/// `init` uses 64 MiB, 3 passes, 1 lane.
+pub const KDF_MAX_M_KIB: u32 = 512 * 1024;
+pub const KDF_MAX_T: u32 = 10;
+pub const KDF_MAX_P: u32 = 16;
+const SALT_LEN: std::ops::RangeInclusive<usize> = 8..=64;
+
+/// Associated data of the wrapped master keys in a v2 config: a v2 config edited into a
+/// v1 one (to drop its MAC) no longer opens.
+const WRAP_AD_V2: &[u8] = b"nodewarden config v2 wrapped keys";
+
 /// The keys of an open repository; `None` for an unencrypted one.
 #[derive(Clone)]
 pub struct Keys {
     cipher: Option<XChaCha20Poly1305>,
     id_key: Option<Id>,
+    /// Derived from the master keys: authenticates the config.
+    mac_key: Option<Id>,
+    /// v2: index and snapshot objects are sealed with their key as associated data. A v1
+    /// repository is read either way (an interrupted `migrate` leaves both kinds).
+    pub bind: bool,
 }
 
 impl std::fmt::Debug for Keys {
@@ -99,7 +116,15 @@ impl Keys {
         Keys {
             cipher: None,
             id_key: None,
+            mac_key: None,
+            bind: false,
         }
+    }
+
+    /// The config's MAC under this repository's key; `None` when unencrypted.
+    pub fn config_mac(&self, input: &[u8]) -> Option<String> {
+        self.mac_key
+            .map(|k| hex(blake3::keyed_hash(&k, input).as_bytes()))
     }
 
     pub fn encrypted(&self) -> bool {
@@ -129,7 +154,7 @@ impl Keys {
             Secret::KeyFile(_) => Kdf::Keyfile,
         };
         let kek = derive_kek(secret, &kdf)?;
-        let wrapped = seal_with(&XChaCha20Poly1305::new(&kek.into()), &master);
+        let wrapped = seal_ad(&XChaCha20Poly1305::new(&kek.into()), &master, WRAP_AD_V2);
         let params = EncryptionParams {
             cipher: "xchacha20poly1305".into(),
             kdf,
@@ -137,51 +162,57 @@ impl Keys {
             chunk_ids: plain_ids.then(|| "blake3".to_string()),
         };
         let mut keys = Keys::from_master(&master);
+        keys.bind = true;
         if plain_ids {
             keys.id_key = None;
         }
         Ok((keys, params))
     }
 
-    pub fn unlock(secret: &Secret, params: &EncryptionParams) -> Result<Keys> {
+    /// The same master keys wrapped again for a v2 config (what `migrate` writes).
+    pub fn rewrap_v2(secret: &Secret, params: &EncryptionParams) -> Result<EncryptionParams> {
+        let master = unwrap_master(secret, params, 1)?;
+        let kek = derive_kek(secret, &params.kdf)?;
+        let wrapped = seal_ad(&XChaCha20Poly1305::new(&kek.into()), &master, WRAP_AD_V2);
+        Ok(EncryptionParams {
+            wrapped_keys: hex(&wrapped),
+            ..params.clone()
+        })
+    }
+
+    /// Opens the master keys of a repository of format `version`.
+    pub fn unlock(secret: &Secret, params: &EncryptionParams, version: u32) -> Result<Keys> {
         if params.cipher != "xchacha20poly1305" {
             return Err(BackupError::Integrity(format!(
                 "unknown cipher `{}`",
                 params.cipher
             )));
         }
-        let kek = derive_kek(secret, &params.kdf)?;
-        let wrapped = unhex(&params.wrapped_keys)
-            .ok_or_else(|| BackupError::Integrity("config: wrapped_keys is not hex".into()))?;
-        let master = open_with(&XChaCha20Poly1305::new(&kek.into()), &wrapped).map_err(|_| {
-            BackupError::Input(
-                "wrong passphrase or key file: the repository key does not open".into(),
-            )
-        })?;
-        if master.len() != 64 {
-            return Err(BackupError::Integrity(
-                "config: master key has the wrong size".into(),
-            ));
-        }
+        let master = unwrap_master(secret, params, version)?;
         let mut keys = Keys::from_master(&master);
+        keys.bind = version >= 2;
         match params.chunk_ids.as_deref() {
             None => {}
             Some("blake3") => keys.id_key = None,
             Some(other) => {
-                return Err(BackupError::Integrity(format!(
-                    "config: unknown chunk id scheme `{other}`"
+                return Err(BackupError::Config(format!(
+                    "unknown chunk id scheme `{other}`"
                 )));
             }
         }
         Ok(keys)
     }
 
-    fn from_master(master: &[u8]) -> Keys {
-        let data: [u8; 32] = master[..32].try_into().expect("64-byte master");
-        let id: [u8; 32] = master[32..].try_into().expect("64-byte master");
+    fn from_master(master: &[u8; 64]) -> Keys {
+        let mut data = [0u8; 32];
+        let mut id = [0u8; 32];
+        data.copy_from_slice(&master[..32]);
+        id.copy_from_slice(&master[32..]);
         Keys {
             cipher: Some(XChaCha20Poly1305::new(&data.into())),
             id_key: Some(id),
+            mac_key: Some(blake3::derive_key("nodewarden config mac v2", master)),
+            bind: false,
         }
     }
 
@@ -197,6 +228,33 @@ impl Keys {
             Some(c) => seal_with(c, &plain),
             None => plain,
         }
+    }
+
+    /// Seals an index or snapshot object; in v2 its key (`snapshots/<id>`) is the
+    /// associated data, so the object opens under that name only.
+    pub fn seal_named(&self, plain: Vec<u8>, key: &str) -> Vec<u8> {
+        match &self.cipher {
+            Some(c) if self.bind => seal_ad(c, &plain, key.as_bytes()),
+            _ => self.seal(plain),
+        }
+    }
+
+    /// Opens what [`Keys::seal_named`] sealed under `key`.
+    pub fn open_named(&self, sealed: &[u8], key: &str) -> Result<Vec<u8>> {
+        let Some(c) = &self.cipher else {
+            return Ok(sealed.to_vec());
+        };
+        let bound = open_ad(c, sealed, key.as_bytes());
+        let r = if self.bind {
+            bound
+        } else {
+            open_with(c, sealed).or(bound)
+        };
+        r.map_err(|_| {
+            BackupError::Integrity(format!(
+                "{key}: authentication failed (damaged, forged or stored under another name)"
+            ))
+        })
     }
 
     /// Bytes the caller leaves free at the front of a buffer for [`Keys::seal_reserved`].
@@ -245,7 +303,50 @@ impl Keys {
     }
 }
 
+fn unwrap_master(secret: &Secret, params: &EncryptionParams, version: u32) -> Result<[u8; 64]> {
+    if params.cipher != "xchacha20poly1305" {
+        return Err(BackupError::Config(format!(
+            "unknown cipher `{}`",
+            params.cipher
+        )));
+    }
+    let kek = derive_kek(secret, &params.kdf)?;
+    let wrapped = unhex(&params.wrapped_keys)
+        .ok_or_else(|| BackupError::Config("wrapped_keys is not hex".into()))?;
+    let c = XChaCha20Poly1305::new(&kek.into());
+    let master = if version >= 2 {
+        open_ad(&c, &wrapped, WRAP_AD_V2)
+    } else {
+        open_with(&c, &wrapped)
+    }
+    .map_err(|_| {
+        BackupError::Input("wrong passphrase or key file: the repository key does not open".into())
+    })?;
+    master
+        .try_into()
+        .map_err(|_| BackupError::Config("the master key has the wrong size".into()))
+}
+
+/// Refuses Argon2id parameters outside what `init` could have written, before hashing.
+pub fn check_kdf(kdf: &Kdf) -> Result<()> {
+    if let Kdf::Argon2id { m_kib, t, p, salt } = kdf {
+        let salt_ok = unhex(salt).is_some_and(|s| SALT_LEN.contains(&s.len()));
+        let ok = (8 * p.max(&1)..=KDF_MAX_M_KIB).contains(m_kib)
+            && (1..=KDF_MAX_T).contains(t)
+            && (1..=KDF_MAX_P).contains(p)
+            && salt_ok;
+        if !ok {
+            return Err(BackupError::Config(format!(
+                "argon2id parameters out of bounds (m_kib={m_kib}, t={t}, p={p}, salt {} hex digits; at most m_kib={KDF_MAX_M_KIB}, t={KDF_MAX_T}, p={KDF_MAX_P})",
+                salt.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn derive_kek(secret: &Secret, kdf: &Kdf) -> Result<[u8; 32]> {
+    check_kdf(kdf)?;
     match (secret, kdf) {
         (
             Secret::Passphrase(p),
@@ -256,14 +357,13 @@ fn derive_kek(secret: &Secret, kdf: &Kdf) -> Result<[u8; 32]> {
                 salt,
             },
         ) => {
-            let salt = unhex(salt)
-                .ok_or_else(|| BackupError::Integrity("config: salt is not hex".into()))?;
+            let salt = unhex(salt).ok_or_else(|| BackupError::Config("salt is not hex".into()))?;
             let params = Params::new(*m_kib, *t, *lanes, Some(32))
-                .map_err(|e| BackupError::Integrity(format!("config: argon2 parameters: {e}")))?;
+                .map_err(|e| BackupError::Config(format!("argon2 parameters: {e}")))?;
             let mut out = [0u8; 32];
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
                 .hash_password_into(p.as_bytes(), &salt, &mut out)
-                .map_err(|e| BackupError::Other(format!("argon2id: {e}")))?;
+                .map_err(|e| BackupError::Config(format!("argon2id: {e}")))?;
             Ok(out)
         }
         (Secret::KeyFile(bytes), Kdf::Keyfile) => {
@@ -278,7 +378,7 @@ fn derive_kek(secret: &Secret, kdf: &Kdf) -> Result<[u8; 32]> {
             ))
         }
         (Secret::Passphrase(_), Kdf::Keyfile) => Err(BackupError::Input(
-            "this repository is opened with a key file (--key-file), not a passphrase".into(),
+            "this repository is opened with a key file, not a passphrase".into(),
         )),
         (Secret::KeyFile(_), Kdf::Argon2id { .. }) => Err(BackupError::Input(
             "this repository is opened with a passphrase, not a key file".into(),
@@ -295,6 +395,29 @@ fn seal_with(c: &XChaCha20Poly1305, plain: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ct);
     out
+}
+
+fn seal_ad(c: &XChaCha20Poly1305, plain: &[u8], ad: &[u8]) -> Vec<u8> {
+    let nonce: [u8; 24] = random();
+    let mut buf = plain.to_vec();
+    let tag = c
+        .encrypt_in_place_detached(XNonce::from_slice(&nonce), ad, &mut buf)
+        .expect("XChaCha20-Poly1305 encrypts any length we produce");
+    let mut out = Vec::with_capacity(24 + buf.len() + 16);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&buf);
+    out.extend_from_slice(&tag);
+    out
+}
+
+fn open_ad(c: &XChaCha20Poly1305, sealed: &[u8], ad: &[u8]) -> std::result::Result<Vec<u8>, ()> {
+    if sealed.len() < 24 + 16 {
+        return Err(());
+    }
+    let mut buf = sealed[24..].to_vec();
+    c.decrypt_in_place(XNonce::from_slice(&sealed[..24]), ad, &mut buf)
+        .map_err(|_| ())?;
+    Ok(buf)
 }
 
 fn open_with(c: &XChaCha20Poly1305, sealed: &[u8]) -> std::result::Result<Vec<u8>, ()> {

@@ -1,4 +1,4 @@
-//! The nodewarden backup engine: repository format v1 (docs/FORMAT.md), freeze, chunk,
+//! The nodewarden backup engine: repository format v2 (docs/FORMAT.md; v1 still read), freeze, chunk,
 //! pack, index, snapshots, retention, verify and restore. Libraries never print: progress
 //! and notes go through [`Progress`].
 mod backup;
@@ -10,11 +10,13 @@ mod forget;
 mod format;
 mod freeze;
 mod lock;
+mod migrate;
 mod node;
 mod pack;
 mod pg;
 mod progress;
 mod prune;
+mod repair;
 mod repo;
 mod restore;
 mod resume;
@@ -28,18 +30,22 @@ pub use copy::{CopyReport, choose as choose_snapshots, compatible, copy};
 pub use crypto::Secret;
 pub use error::{BackupError, Result};
 pub use forget::{Decision, KeepPolicy};
-pub use format::{Entry, EntryKind, FORMAT_VERSION, Snapshot};
+pub use format::{Entry, EntryKind, FORMAT_VERSION, READ_VERSIONS, Snapshot};
 pub use freeze::{Frozen, Method as FreezeMethod, freeze, freeze_dir_for};
+pub use lock::unlock;
+pub use migrate::{MigrateReport, migrate};
 pub use node::{NodeBackup, backup_node};
 pub use pg::restore as pg_restore;
 pub use progress::{Progress, Silent};
 pub use prune::{PruneReport, forget, prune};
+pub use repair::{QUARANTINE, RepairReport, repair_index, repair_snapshots};
 pub use repo::{InitOptions, Repository};
 pub use restore::{RestoreOptions, RestoreReport, ServiceControl, check_entry, restore};
 pub use service::NodeService;
 pub use snapshots::{
-    Listed, Summary, check_trusted, latest_per_node, list as list_snapshots, parse_time,
-    public_key_hex, select, signing_key,
+    Listed, Summary, Unreadable, check_trusted, latest_per_node, list as list_snapshots,
+    list_noting as list_snapshots_noting, parse_time, public_key_hex, scan as scan_snapshots,
+    select, signing_key,
 };
 pub use verify::{VerifyReport, verify};
 pub use walk::Selection;
