@@ -180,6 +180,17 @@ impl Keys {
         })
     }
 
+    #[cfg(test)]
+    pub fn rewrap_v1_for_tests(secret: &Secret, params: &EncryptionParams) -> EncryptionParams {
+        let master = unwrap_master(secret, params, 2).unwrap();
+        let kek = derive_kek(secret, &params.kdf).unwrap();
+        let wrapped = seal_with(&XChaCha20Poly1305::new(&kek.into()), &master);
+        EncryptionParams {
+            wrapped_keys: hex(&wrapped),
+            ..params.clone()
+        }
+    }
+
     /// Opens the master keys of a repository of format `version`.
     pub fn unlock(secret: &Secret, params: &EncryptionParams, version: u32) -> Result<Keys> {
         if params.cipher != "xchacha20poly1305" {

@@ -2,6 +2,7 @@
 //! pack, index, snapshots, retention, verify and restore. Libraries never print: progress
 //! and notes go through [`Progress`].
 mod backup;
+mod child;
 mod copy;
 mod crypto;
 mod error;
@@ -26,6 +27,7 @@ mod verify;
 mod walk;
 
 pub use backup::{Options as BackupOptions, Report as BackupReport, Source, backup, hot_source};
+pub use child::SECRET_VARS;
 pub use copy::{CopyReport, choose as choose_snapshots, compatible, copy};
 pub use crypto::Secret;
 pub use error::{BackupError, Result};

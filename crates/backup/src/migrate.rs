@@ -88,3 +88,19 @@ pub fn migrate(
     repo.keys = keys;
     Ok(report)
 }
+
+/// Turns a fresh v2 repository into what a v1 build writes (config without MAC, keys
+/// wrapped without associated data, objects sealed unbound), for migration tests.
+#[cfg(test)]
+pub(crate) fn downgrade_for_tests(repo: &mut Repository, secret: Option<&Secret>) {
+    let mut config = repo.config.clone();
+    config.version = 1;
+    config.family = None;
+    config.mac = None;
+    if let (Some(p), Some(s)) = (&config.encryption, secret) {
+        config.encryption = Some(Keys::rewrap_v1_for_tests(s, p));
+    }
+    repo.put(CONFIG_KEY, config_bytes(&config).unwrap()).unwrap();
+    repo.config = config;
+    repo.keys.bind = false;
+}

@@ -42,8 +42,11 @@ impl<R: Read> Read for Counting<R> {
 
 pub fn dump(url: &str, ingest: &Ingest<'_>) -> Result<PgDump> {
     let shown = redact(url);
-    let mut child = Command::new("pg_dump")
-        .args(["-Fc", "--no-password", "--dbname", url])
+    let auth = crate::child::PgAuth::new(url)?;
+    let mut cmd = Command::new("pg_dump");
+    auth.apply(&mut cmd);
+    let mut child = cmd
+        .args(["-Fc", "--no-password", "--dbname", &auth.url])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -73,13 +76,16 @@ pub fn dump(url: &str, ingest: &Ingest<'_>) -> Result<PgDump> {
 /// Streams a dump into `pg_restore --dbname TARGET` (the database must exist).
 pub fn restore(repo: &Repository, index: &Index, dump: &PgDump, target: &str) -> Result<()> {
     let shown = redact(target);
-    let mut child = Command::new("pg_restore")
+    let auth = crate::child::PgAuth::new(target)?;
+    let mut cmd = Command::new("pg_restore");
+    auth.apply(&mut cmd);
+    let mut child = cmd
         .args([
             "--no-password",
             "--no-owner",
             "--exit-on-error",
             "--dbname",
-            target,
+            &auth.url,
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

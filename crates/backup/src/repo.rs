@@ -198,6 +198,15 @@ impl Repository {
         }
     }
 
+    /// Whether the stored config says the repository is encrypted (unauthenticated: only
+    /// for deciding whether an inherited secret applies).
+    pub fn is_encrypted(store: &Arc<dyn Store>, rt: &Handle) -> Result<bool> {
+        let raw = rt.block_on(store.get(CONFIG_KEY))?;
+        let config: RepoConfig =
+            serde_json::from_slice(&raw).map_err(|e| BackupError::Config(e.to_string()))?;
+        Ok(config.encryption.is_some())
+    }
+
     pub fn open(store: Arc<dyn Store>, rt: Handle, secret: Option<&Secret>) -> Result<Repository> {
         let raw = rt.block_on(store.get(CONFIG_KEY)).map_err(|e| {
             if e.is_not_found() {

@@ -41,7 +41,7 @@ impl NodeService {
                 c
             }
         };
-        let out = cmd
+        let out = crate::child::scrub(&mut cmd)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())

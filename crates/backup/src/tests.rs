@@ -1,4 +1,7 @@
 //! Engine tests on real directories and a real local repository.
+mod attack_config;
+mod attack_objects;
+mod attack_restore;
 mod harness;
 mod policy;
 mod repo_ops;

@@ -12,6 +12,7 @@ mod copy;
 mod maintain;
 mod make;
 mod progress;
+mod repair;
 mod restore;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,12 @@ pub enum BackupCommand {
     Restore(restore::RestoreArgs),
     /// Copy snapshots between repositories (local → S3 and back), resumably.
     Copy(copy::CopyArgs),
+    /// Repair a damaged repository: rebuild the index, quarantine unreadable snapshots.
+    Repair(repair::RepairArgs),
+    /// Remove stale, future-dated or (with --all) every lock.
+    Unlock(repair::UnlockArgs),
+    /// Upgrade a format v1 repository to v2.
+    Migrate(repair::MigrateArgs),
 }
 
 pub async fn run(cmd: BackupCommand, config: Option<&Path>) -> CmdResult {
@@ -54,6 +61,9 @@ pub async fn run(cmd: BackupCommand, config: Option<&Path>) -> CmdResult {
         BackupCommand::Verify(a) => maintain::verify(a, config).await,
         BackupCommand::Restore(a) => restore::restore(a, config).await,
         BackupCommand::Copy(a) => copy::copy(a, config).await,
+        BackupCommand::Repair(a) => repair::repair(a, config).await,
+        BackupCommand::Unlock(a) => repair::unlock(a, config).await,
+        BackupCommand::Migrate(a) => repair::migrate(a, config).await,
     }
 }
 

@@ -75,7 +75,7 @@ pub async fn restore(a: RestoreArgs, config: Config) -> CmdResult {
         ..Default::default()
     };
     let (name, report, pg) = blocking(move || {
-        let all = nodewarden_backup::list_snapshots(&repo)?;
+        let all = nodewarden_backup::list_snapshots_noting(&repo, r.as_ref())?;
         let snap = nodewarden_backup::select(&all, &sel)?;
         if let Some(k) = &trust {
             nodewarden_backup::check_trusted(&repo, snap, k)?;
