@@ -99,7 +99,9 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -120,7 +122,8 @@ mod tests {
 
     #[test]
     fn passwords_leave_the_url_and_are_decoded() {
-        let (u, p) = split_password("postgres://bob:s%3Acr%40t@db:5432/app?sslmode=disable").unwrap();
+        let (u, p) =
+            split_password("postgres://bob:s%3Acr%40t@db:5432/app?sslmode=disable").unwrap();
         assert_eq!(u, "postgres://bob@db:5432/app?sslmode=disable");
         assert_eq!(p, "s:cr@t");
         assert!(split_password("postgres://bob@db/app").is_none());

@@ -100,7 +100,8 @@ pub(crate) fn downgrade_for_tests(repo: &mut Repository, secret: Option<&Secret>
     if let (Some(p), Some(s)) = (&config.encryption, secret) {
         config.encryption = Some(Keys::rewrap_v1_for_tests(s, p));
     }
-    repo.put(CONFIG_KEY, config_bytes(&config).unwrap()).unwrap();
+    repo.put(CONFIG_KEY, config_bytes(&config).unwrap())
+        .unwrap();
     repo.config = config;
     repo.keys.bind = false;
 }

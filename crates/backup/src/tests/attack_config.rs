@@ -40,14 +40,35 @@ fn every_edit_of_a_v2_config_is_detected() {
             "chunk_ids",
             Box::new(|c| c["encryption"]["chunk_ids"] = "blake3".into()),
         ),
-        ("pack_size", Box::new(|c| c["pack_size"] = (2u64 << 20).into())),
-        ("chunker", Box::new(|c| c["chunker"]["avg"] = (512u64 << 10).into())),
-        ("family", Box::new(|c| c["family"] = "00112233445566778899aabbccddeeff".into())),
-        ("mac removed", Box::new(|c| c.as_object_mut().unwrap().remove("mac").map(drop).unwrap_or(()))),
-        ("downgraded to v1", Box::new(|c| {
-            c["version"] = 1.into();
-            c.as_object_mut().unwrap().remove("mac");
-        })),
+        (
+            "pack_size",
+            Box::new(|c| c["pack_size"] = (2u64 << 20).into()),
+        ),
+        (
+            "chunker",
+            Box::new(|c| c["chunker"]["avg"] = (512u64 << 10).into()),
+        ),
+        (
+            "family",
+            Box::new(|c| c["family"] = "00112233445566778899aabbccddeeff".into()),
+        ),
+        (
+            "mac removed",
+            Box::new(|c| {
+                c.as_object_mut()
+                    .unwrap()
+                    .remove("mac")
+                    .map(drop)
+                    .unwrap_or(())
+            }),
+        ),
+        (
+            "downgraded to v1",
+            Box::new(|c| {
+                c["version"] = 1.into();
+                c.as_object_mut().unwrap().remove("mac");
+            }),
+        ),
     ];
     for (what, edit) in edits {
         let f = Fixture::new();
@@ -58,7 +79,10 @@ fn every_edit_of_a_v2_config_is_detected() {
         let msg = e.to_string();
         // A v1 config carries no MAC; its wrapped keys then no longer open (bound to v2).
         if what == "downgraded to v1" {
-            assert!(e.is_input() && msg.contains("does not open"), "{what}: {msg}");
+            assert!(
+                e.is_input() && msg.contains("does not open"),
+                "{what}: {msg}"
+            );
         } else {
             let msg = config_error(e);
             assert!(msg.contains("does not authenticate"), "{what}: {msg}");
@@ -68,14 +92,22 @@ fn every_edit_of_a_v2_config_is_detected() {
 
 #[test]
 fn kdf_parameters_out_of_bounds_are_refused_before_hashing() {
-    for (key, value) in [("m_kib", 4_194_304u64), ("t", 100_000), ("p", 255), ("m_kib", 1)] {
+    for (key, value) in [
+        ("m_kib", 4_194_304u64),
+        ("t", 100_000),
+        ("p", 255),
+        ("m_kib", 1),
+    ] {
         let f = Fixture::new();
         f.init(Some(pass()));
         f.edit_config(|c| c["encryption"]["kdf"][key] = value.into());
         let started = Instant::now();
         let e = config_error(f.open(Some(&pass())).unwrap_err());
         assert!(e.contains("out of bounds"), "{key}={value}: {e}");
-        assert!(started.elapsed() < Duration::from_secs(2), "{key}={value}: hashed anyway");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{key}={value}: hashed anyway"
+        );
     }
 }
 
@@ -100,16 +132,27 @@ fn a_v1_repository_is_read_written_and_migrated_keeping_ids() {
     let v1 = f.open(Some(&pass())).unwrap();
     assert_eq!(v1.config.version, 1);
     f.hot(&v1, &data, Some("2025-01-02T00:00:00Z"));
-    let before: Vec<String> = list_snapshots(&v1).unwrap().into_iter().map(|l| l.id).collect();
+    let before: Vec<String> = list_snapshots(&v1)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
     assert_eq!(before.len(), 2);
     // An edit of a v1 config cannot be detected; migration is what fixes that.
     let mut repo = f.open(Some(&pass())).unwrap();
     let r = migrate(&mut repo, Some(&pass()), &Silent).unwrap();
-    assert_eq!((r.from, r.to, r.objects), (1, 2, 2 + f.keys_under("index").len()));
+    assert_eq!(
+        (r.from, r.to, r.objects),
+        (1, 2, 2 + f.keys_under("index").len())
+    );
     let v2 = f.open(Some(&pass())).unwrap();
     assert_eq!(v2.config.version, 2);
     assert_eq!(v2.config.migrated_from, Some(1));
-    let after: Vec<String> = list_snapshots(&v2).unwrap().into_iter().map(|l| l.id).collect();
+    let after: Vec<String> = list_snapshots(&v2)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
     assert_eq!(before, after);
     assert!(verify(&v2, Some(1.0), &Silent).unwrap().ok());
     let target = f.path("restored");
@@ -117,7 +160,10 @@ fn a_v1_repository_is_read_written_and_migrated_keeping_ids() {
     assert_same(&data, &target);
     // Migrating again is a no-op; an edit is now detected.
     let mut again = f.open(Some(&pass())).unwrap();
-    assert_eq!(migrate(&mut again, Some(&pass()), &Silent).unwrap().objects, 0);
+    assert_eq!(
+        migrate(&mut again, Some(&pass()), &Silent).unwrap().objects,
+        0
+    );
     f.edit_config(|c| c["encryption"]["chunk_ids"] = "blake3".into());
     config_error(f.open(Some(&pass())).unwrap_err());
 }

@@ -202,8 +202,7 @@ impl Fixture {
 
     pub fn edit_config(&self, f: impl FnOnce(&mut serde_json::Value)) {
         let p = self.object("config");
-        let mut v: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
         f(&mut v);
         std::fs::write(&p, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
     }

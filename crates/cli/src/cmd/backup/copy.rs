@@ -81,8 +81,7 @@ pub async fn copy(a: CopyArgs, config: Config) -> CmdResult {
         .map_err(Failure::usage)?;
     // A source secret only inherited from the destination is not a claim that the source
     // is encrypted: a plain local source then opens without it.
-    let (src_secret, inherited) = if a.from_key_file.is_some() || a.from_password_file.is_some()
-    {
+    let (src_secret, inherited) = if a.from_key_file.is_some() || a.from_password_file.is_some() {
         let s = Secret::from_sources(a.from_key_file.as_deref(), a.from_password_file.as_deref())
             .map_err(Failure::usage)?;
         (s, false)

@@ -116,10 +116,9 @@ pub async fn migrate(a: MigrateArgs, config: Config) -> CmdResult {
     let secret = a.repo.secret(&config)?;
     let render = std::sync::Arc::new(Render::new());
     let r = render.clone();
-    let report = blocking(move || {
-        nodewarden_backup::migrate(&mut repo, secret.as_ref(), r.as_ref())
-    })
-    .await?;
+    let report =
+        blocking(move || nodewarden_backup::migrate(&mut repo, secret.as_ref(), r.as_ref()))
+            .await?;
     render.done();
     if a.json {
         print_json(&report)?;
