@@ -46,6 +46,42 @@ impl Secret {
     }
 }
 
+/// Passphrases shorter than this are noted as weak (Argon2id slows guessing, it does not
+/// make a short passphrase safe).
+pub const WEAK_PASSPHRASE: usize = 12;
+
+impl Secret {
+    /// Notes what weakens the secret: a short passphrase, or a key or password file that
+    /// users other than its owner can read. Warnings only: the operator decides.
+    pub fn note_weaknesses(
+        &self,
+        key_file: Option<&std::path::Path>,
+        password_file: Option<&std::path::Path>,
+        progress: &dyn crate::progress::Progress,
+    ) {
+        use std::os::unix::fs::PermissionsExt;
+        if let Secret::Passphrase(p) = self
+            && p.chars().count() < WEAK_PASSPHRASE
+        {
+            progress.note(&format!(
+                "the repository passphrase has {} characters; {WEAK_PASSPHRASE} or more are advised",
+                p.chars().count()
+            ));
+        }
+        for f in [key_file, password_file].into_iter().flatten() {
+            if let Ok(m) = std::fs::metadata(f)
+                && m.permissions().mode() & 0o077 != 0
+            {
+                progress.note(&format!(
+                    "{} is readable by other users (mode {:o}); chmod 600 it",
+                    f.display(),
+                    m.permissions().mode() & 0o777
+                ));
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EncryptionParams {
     pub cipher: String,

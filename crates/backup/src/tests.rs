@@ -2,6 +2,8 @@
 mod attack_config;
 mod attack_objects;
 mod attack_restore;
+mod fuzz;
+mod fuzz_restore;
 mod harness;
 mod policy;
 mod repo_ops;

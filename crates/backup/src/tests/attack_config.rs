@@ -186,3 +186,27 @@ fn a_plain_v1_repository_migrates_and_a_password_for_it_is_refused() {
     f.restore_to(&v2, "latest", &target, false);
     assert_same(&data, &target);
 }
+
+#[test]
+fn a_short_passphrase_and_a_readable_key_file_are_noted() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let notes = Notes::default();
+    Secret::Passphrase("x".into()).note_weaknesses(None, None, &notes);
+    assert!(notes.all().contains("1 characters"), "{}", notes.all());
+    let key = f.path("repo.key");
+    std::fs::write(&key, [7u8; 64]).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let notes = Notes::default();
+    Secret::KeyFile(vec![7; 64]).note_weaknesses(Some(&key), None, &notes);
+    assert!(
+        notes.all().contains("readable by other users"),
+        "{}",
+        notes.all()
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let notes = Notes::default();
+    Secret::KeyFile(vec![7; 64]).note_weaknesses(Some(&key), None, &notes);
+    Secret::Passphrase("correct horse battery".into()).note_weaknesses(None, None, &notes);
+    assert!(notes.all().is_empty(), "{}", notes.all());
+}

@@ -207,3 +207,19 @@ impl Fixture {
         std::fs::write(&p, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
     }
 }
+
+impl Fixture {
+    /// A second repository in the same fixture.
+    pub fn init_other(&self, secret: Option<Secret>) -> Repository {
+        let store = Arc::new(LocalStore::new(self.path("repo-other")));
+        Repository::init(
+            store,
+            self.rt.handle().clone(),
+            InitOptions {
+                secret,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+}

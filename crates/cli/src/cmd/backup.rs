@@ -174,7 +174,16 @@ impl RepoArgs {
                 .as_ref()
                 .and_then(|r| r.password_file.clone())
         });
-        Secret::from_sources(self.key_file.as_deref(), file.as_deref()).map_err(Failure::usage)
+        let secret = Secret::from_sources(self.key_file.as_deref(), file.as_deref())
+            .map_err(Failure::usage)?;
+        if let Some(s) = &secret {
+            s.note_weaknesses(
+                self.key_file.as_deref(),
+                file.as_deref(),
+                &progress::Render::new(),
+            );
+        }
+        Ok(secret)
     }
 
     fn store(&self, config: &Config) -> Result<Arc<dyn nodewarden_store::Store>, Failure> {
