@@ -99,12 +99,10 @@ fn a_damaged_snapshot_is_named_skipped_and_repaired() {
         &repo,
     ]));
     let snaps = tmp.path().join("repo/snapshots");
-    let mut names: Vec<String> = std::fs::read_dir(&snaps)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    let bad = &names[0];
+    // The older one is damaged; `latest` is still the newer.
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&nw(&["snapshots", "--repo", &repo, "--json"]))).unwrap();
+    let bad = &listed[0]["id"].as_str().unwrap().to_string();
     std::fs::write(snaps.join(bad), b"not a snapshot").unwrap();
     let o = nw(&["snapshots", "--repo", &repo, "--json"]);
     let listed: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
