@@ -114,6 +114,7 @@ pub fn restore(
         check_entry(e)?;
     }
     let index = repo.load_index()?;
+    crate::backup::note_unreadable(&index, progress);
     let files: Vec<&Entry> = tree.iter().filter(|e| e.kind == EntryKind::File).collect();
     let mut packs = plan::build(&index, &files)?;
     let target = absolute(target)?;

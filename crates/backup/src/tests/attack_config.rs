@@ -17,6 +17,9 @@ fn config_error(e: BackupError) -> String {
     e.to_string()
 }
 
+/// An edit of a config, as an attacker makes it.
+type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+
 #[test]
 fn an_encrypted_config_edited_to_plain_is_refused_when_the_password_is_given() {
     let f = Fixture::new();
@@ -35,7 +38,7 @@ fn an_encrypted_config_edited_to_plain_is_refused_when_the_password_is_given() {
 
 #[test]
 fn every_edit_of_a_v2_config_is_detected() {
-    let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    let edits: Vec<(&str, Edit)> = vec![
         (
             "chunk_ids",
             Box::new(|c| c["encryption"]["chunk_ids"] = "blake3".into()),

@@ -46,13 +46,16 @@ fn refused(o: &Output, needle: &str) -> String {
     err
 }
 
+/// An edit of a config, as an attacker makes it.
+type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+
 #[test]
 fn an_edited_config_is_refused_with_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = encrypted_repo_with_a_snapshot(tmp.path());
     let config = tmp.path().join("repo/config");
     let original = std::fs::read(&config).unwrap();
-    let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    let edits: Vec<(&str, Edit)> = vec![
         (
             "not encrypted, but a passphrase",
             Box::new(|c| c["encryption"] = serde_json::Value::Null),
