@@ -283,7 +283,8 @@ impl Repository {
 
     /// [`Repository::decode`] up to the checked JSON bytes.
     pub fn decode_json(&self, key: &str, sealed: &[u8]) -> Result<Vec<u8>> {
-        let bad = |m: String| BackupError::Integrity(format!("{key}: {m}"));
+        // Keys come from a listing an attacker controls: shown escaped.
+        let bad = |m: String| BackupError::Integrity(format!("{}: {m}", key.escape_debug()));
         let name = key.rsplit('/').next().unwrap_or(key);
         if !is_id(name) {
             return Err(bad("the object's name is not an id".into()));

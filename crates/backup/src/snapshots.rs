@@ -72,11 +72,17 @@ pub fn display_name(s: &Snapshot, time: &DateTime<Utc>) -> String {
         .map(|h| h.trim_start_matches("0x"))
         .unwrap_or("");
     let hash8 = hash.get(..8).unwrap_or("00000000");
+    // Names reach terminals: a crafted snapshot must not smuggle escape sequences there.
+    let clean = |t: &str| -> String {
+        t.chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect()
+    };
     format!(
         "{}-h{}-{}-{}",
-        s.node,
+        clean(&s.node),
         s.height.unwrap_or(0),
-        hash8,
+        clean(hash8),
         time.format("%Y%m%dT%H%M%SZ")
     )
 }

@@ -190,7 +190,7 @@ proptest! {
     #[test]
     fn fuzz_snapshot_decoder(
         bytes in prop::collection::vec(any::<u8>(), 0..256),
-        name in "[a-f0-9]{0,70}",
+        name in "[a-f0-9]{1,70}",
         pick in any::<usize>(),
         with in any_json(),
     ) {
