@@ -126,6 +126,17 @@ fn sample_snapshot(f: &Fixture, repo: &Repository) -> Value {
     serde_json::to_value(&l.snapshot).unwrap()
 }
 
+/// An encrypted repository's config, made once: Argon2id per case would make each case
+/// cost a tenth of a second.
+fn valid_config() -> &'static [u8] {
+    static CONFIG: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let f = Fixture::new();
+        f.init(Some(Secret::Passphrase("fuzz-fuzz".into())));
+        std::fs::read(f.object("config")).unwrap()
+    })
+}
+
 proptest! {
     #![proptest_config(config(24))]
 
@@ -221,8 +232,7 @@ proptest! {
         with in any_json(),
     ) {
         let f = Fixture::new();
-        f.init(Some(Secret::Passphrase("fuzz-fuzz".into())));
-        let valid: Value = serde_json::from_slice(&std::fs::read(f.object("config")).unwrap()).unwrap();
+        let valid: Value = serde_json::from_slice(valid_config()).unwrap();
         let store = nodewarden_store::LocalStore::new(f.path("repo"));
         let _ = crate::repo::open_config(&bytes, &store, None);
         let mut v = valid;
