@@ -216,3 +216,77 @@ fn service_commands_get_no_repository_or_cloud_secrets() {
         }
     }
 }
+
+#[test]
+fn a_damaged_index_is_named_and_repair_index_brings_restores_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = encrypted_repo_with_a_snapshot(tmp.path());
+    let index = tmp.path().join("repo/index");
+    let files: Vec<_> = std::fs::read_dir(&index)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    for f in &files {
+        std::fs::write(f, b"garbage").unwrap();
+    }
+    let target = tmp.path().join("restored");
+    let target_s = target.to_str().unwrap();
+    let o = nw(&["restore", "latest", "--repo", &repo, "--target", target_s]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        stderr(&o).contains(&format!("index/{name}")),
+        "{}",
+        stderr(&o)
+    );
+    ok(&nw(&["repair", "index", "--repo", &repo]));
+    ok(&nw(&[
+        "restore", "latest", "--repo", &repo, "--target", target_s,
+    ]));
+    assert_eq!(
+        std::fs::read(target.join("CURRENT")).unwrap(),
+        b"MANIFEST-000001\n"
+    );
+    ok(&nw(&["verify", "--read-data", "--repo", &repo]));
+}
+
+#[test]
+fn a_v1_repository_is_read_and_migrated_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("CURRENT"), "MANIFEST-000001\n").unwrap();
+    let repo = tmp.path().join("repo").display().to_string();
+    ok(&run(&["init", "--repo", &repo]));
+    // A plain v1 repository differs from a plain v2 one by its config only.
+    let config = tmp.path().join("repo/config");
+    edit_json(&config, |c| c["version"] = 1.into());
+    ok(&run(&[
+        "backup",
+        "--hot",
+        data.to_str().unwrap(),
+        "--repo",
+        &repo,
+    ]));
+    assert!(ok(&run(&["snapshots", "--repo", &repo])).contains("data-h0-"));
+    let out = ok(&run(&["migrate", "--repo", &repo]));
+    assert!(out.contains("from format v1 to v2"), "{out}");
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    assert_eq!(
+        (c["version"].as_u64(), c["migrated_from"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let target = tmp.path().join("restored");
+    ok(&run(&[
+        "restore",
+        "latest",
+        "--repo",
+        &repo,
+        "--target",
+        target.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        std::fs::read(target.join("CURRENT")).unwrap(),
+        b"MANIFEST-000001\n"
+    );
+}
