@@ -290,3 +290,53 @@ fn a_v1_repository_is_read_and_migrated_through_the_cli() {
         b"MANIFEST-000001\n"
     );
 }
+
+/// A stand-in `pg_dump` first on PATH records what it was given: its arguments, its
+/// environment and the password file it was pointed to.
+#[test]
+fn pg_dump_gets_its_password_from_a_private_file_and_no_other_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin_dir = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    let rec = tmp.path().join("rec");
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" > {r}.argv\nenv > {r}.env\ncat \"$PGPASSFILE\" > {r}.pass\nstat -c %a \"$PGPASSFILE\" > {r}.mode\nprintf PGDMP-fake\n",
+        r = rec.display()
+    );
+    let fake = bin_dir.join("pg_dump");
+    std::fs::write(&fake, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let url = "postgres://nw:pg-pass%3Aword@127.0.0.1:1/app";
+    let node = ManagedNode::with_pg(tmp.path(), &[url.to_string()]);
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let cfg = node.config.to_str().unwrap();
+    let mut init = bin();
+    init.env("NODEWARDEN_PASSWORD", PASSWORD);
+    ok(&run_command(init, &["--config", cfg, "init"]));
+    let mut cmd = bin();
+    cmd.env("NODEWARDEN_PASSWORD", PASSWORD)
+        .env("AWS_SECRET_ACCESS_KEY", "aws-secret-value")
+        .env("PATH", &path);
+    ok(&run_command(
+        cmd,
+        &["--config", cfg, "backup", "--node", "znn"],
+    ));
+    node.wait_answering();
+    let read = |ext: &str| std::fs::read_to_string(format!("{}.{ext}", rec.display())).unwrap();
+    let argv = read("argv");
+    assert!(argv.contains("postgres://nw@127.0.0.1:1/app"), "{argv}");
+    assert!(!argv.contains("pg-pass"), "{argv}");
+    assert_eq!(read("pass"), "*:*:*:*:pg-pass\\:word\n");
+    assert_eq!(read("mode").trim(), "600");
+    let env = read("env");
+    for secret in [PASSWORD, "aws-secret-value"] {
+        assert!(!env.contains(secret), "pg_dump got {secret}");
+    }
+    // The file is gone once pg_dump is done.
+    let pass_file = env
+        .lines()
+        .find_map(|l| l.strip_prefix("PGPASSFILE="))
+        .unwrap();
+    assert!(!Path::new(pass_file).exists(), "{pass_file}");
+}
