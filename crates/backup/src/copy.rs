@@ -127,7 +127,7 @@ pub fn copy(
                                 buf.extend_from_slice(&plain);
                                 let blob = Blob {
                                     id: *id,
-                                    sealed: dst.keys.seal_reserved(buf),
+                                    sealed: dst.keys.seal_reserved(buf, &dst.keys.blob_ad(id)),
                                     raw_len: loc.raw_len as u64,
                                 };
                                 tx.send(Some(blob))

@@ -129,7 +129,15 @@ pub struct Keys {
     /// v2: index and snapshot objects are sealed with their key as associated data. A v1
     /// repository is read either way (an interrupted `migrate` leaves both kinds).
     pub bind: bool,
+    /// Repositories created as v2: blobs carry their id and pack headers their kind as
+    /// associated data. Off in v1 and migrated repositories, whose packs are kept as
+    /// they are (their blobs are bound to their ids by the content check alone).
+    pub bind_blobs: bool,
 }
+
+/// Associated data of a pack header (its id is the hash of the sealed header, so it cannot
+/// name itself).
+const HEADER_AD: &[u8] = b"nodewarden pack header";
 
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -154,6 +162,38 @@ impl Keys {
             id_key: None,
             mac_key: None,
             bind: false,
+            bind_blobs: false,
+        }
+    }
+
+    /// The associated data of the blob `id` (empty where blobs are not bound).
+    pub fn blob_ad(&self, id: &Id) -> Vec<u8> {
+        if self.bind_blobs {
+            [b"nodewarden blob ".as_slice(), id].concat()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn header_ad(&self) -> &'static [u8] {
+        if self.bind_blobs { HEADER_AD } else { b"" }
+    }
+
+    /// Seals a pack header.
+    pub fn seal_header(&self, plain: Vec<u8>) -> Vec<u8> {
+        match &self.cipher {
+            Some(c) => seal_ad(c, &plain, self.header_ad()),
+            None => plain,
+        }
+    }
+
+    /// Opens a pack header.
+    pub fn open_header(&self, sealed: &[u8], what: &str) -> Result<Vec<u8>> {
+        match &self.cipher {
+            Some(c) => open_ad(c, sealed, self.header_ad()).map_err(|_| {
+                BackupError::Integrity(format!("{what}: authentication failed (damaged or forged)"))
+            }),
+            None => Ok(sealed.to_vec()),
         }
     }
 
@@ -199,6 +239,7 @@ impl Keys {
         };
         let mut keys = Keys::from_master(&master);
         keys.bind = true;
+        keys.bind_blobs = true;
         if plain_ids {
             keys.id_key = None;
         }
@@ -260,6 +301,7 @@ impl Keys {
             id_key: Some(id),
             mac_key: Some(blake3::derive_key("nodewarden config mac v2", master)),
             bind: false,
+            bind_blobs: false,
         }
     }
 
@@ -311,11 +353,11 @@ impl Keys {
 
     /// Seals `buf[prefix_len()..]` in place (no copy of the data): the nonce goes into the
     /// reserved front, the tag is appended.
-    pub fn seal_reserved(&self, mut buf: Vec<u8>) -> Vec<u8> {
+    pub fn seal_reserved(&self, mut buf: Vec<u8>, ad: &[u8]) -> Vec<u8> {
         let Some(c) = &self.cipher else { return buf };
         let nonce: [u8; 24] = random();
         let tag = c
-            .encrypt_in_place_detached(XNonce::from_slice(&nonce), b"", &mut buf[24..])
+            .encrypt_in_place_detached(XNonce::from_slice(&nonce), ad, &mut buf[24..])
             .expect("XChaCha20-Poly1305 encrypts any length we produce");
         buf[..24].copy_from_slice(&nonce);
         buf.extend_from_slice(&tag);
@@ -324,7 +366,7 @@ impl Keys {
 
     /// [`Keys::open`] into a caller's buffer, decrypting in place: no allocation once the
     /// buffer has grown, which matters when restore opens gigabytes chunk by chunk.
-    pub fn open_into(&self, sealed: &[u8], what: &str, out: &mut Vec<u8>) -> Result<()> {
+    pub fn open_into(&self, sealed: &[u8], ad: &[u8], what: &str, out: &mut Vec<u8>) -> Result<()> {
         out.clear();
         let Some(c) = &self.cipher else {
             out.extend_from_slice(sealed);
@@ -336,13 +378,13 @@ impl Keys {
             return Err(failed());
         }
         out.extend_from_slice(&sealed[24..]);
-        c.decrypt_in_place(XNonce::from_slice(&sealed[..24]), b"", out)
+        c.decrypt_in_place(XNonce::from_slice(&sealed[..24]), ad, out)
             .map_err(|_| failed())
     }
 
-    pub fn open(&self, sealed: &[u8], what: &str) -> Result<Vec<u8>> {
+    pub fn open(&self, sealed: &[u8], ad: &[u8], what: &str) -> Result<Vec<u8>> {
         match &self.cipher {
-            Some(c) => open_with(c, sealed).map_err(|_| {
+            Some(c) => open_ad(c, sealed, ad).map_err(|_| {
                 BackupError::Integrity(format!("{what}: authentication failed (damaged or forged)"))
             }),
             None => Ok(sealed.to_vec()),

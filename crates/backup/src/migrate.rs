@@ -104,4 +104,5 @@ pub(crate) fn downgrade_for_tests(repo: &mut Repository, secret: Option<&Secret>
         .unwrap();
     repo.config = config;
     repo.keys.bind = false;
+    repo.keys.bind_blobs = false;
 }

@@ -41,7 +41,7 @@ pub fn encode_blob(repo: &Repository, id: Id, data: &[u8], level: i32) -> Blob {
     buf.extend_from_slice(payload);
     Blob {
         id,
-        sealed: repo.keys.seal_reserved(buf),
+        sealed: repo.keys.seal_reserved(buf, &repo.keys.blob_ad(&id)),
         raw_len: data.len() as u64,
     }
 }
@@ -280,7 +280,7 @@ impl PackBuf {
     /// Appends the header; returns the pack's index entry and its bytes.
     pub fn seal(mut self, repo: &Repository) -> (IndexPack, Vec<u8>) {
         let header = serde_json::to_vec(&self.blobs).expect("blob list serialises");
-        let sealed = repo.keys.seal(header);
+        let sealed = repo.keys.seal_header(header);
         self.data.extend_from_slice(&sealed);
         self.data
             .extend_from_slice(&(sealed.len() as u32).to_le_bytes());

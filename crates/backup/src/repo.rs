@@ -355,7 +355,9 @@ impl Repository {
     ) -> Result<()> {
         SCRATCH.with(|cell| {
             let (dctx, plain) = &mut *cell.borrow_mut();
-            self.keys.open_into(sealed, &blob_what(id, place), plain)?;
+            let ad = self.keys.blob_ad(id);
+            self.keys
+                .open_into(sealed, &ad, &blob_what(id, place), plain)?;
             self.unpack(id, plain, place, dctx, out)
         })
     }
@@ -363,7 +365,9 @@ impl Repository {
     /// Opens a blob and checks it against its id, but returns it as stored (`flag ‖
     /// payload`): `copy` re-seals that for another repository without recompressing.
     pub fn open_blob_stored(&self, id: &Id, sealed: &[u8], place: &str) -> Result<Vec<u8>> {
-        let plain = self.keys.open(sealed, &blob_what(id, place))?;
+        let plain = self
+            .keys
+            .open(sealed, &self.keys.blob_ad(id), &blob_what(id, place))?;
         SCRATCH.with(|cell| {
             let (dctx, out) = &mut *cell.borrow_mut();
             self.unpack(id, &plain, place, dctx, out)
@@ -469,7 +473,11 @@ pub fn open_config(
             )));
         }
         (None, None) => Keys::plain(),
-        (Some(p), Some(s)) => Keys::unlock(s, p, config.version)?,
+        (Some(p), Some(s)) => {
+            let mut k = Keys::unlock(s, p, config.version)?;
+            k.bind_blobs = config.version >= 2 && config.migrated_from.is_none();
+            k
+        }
         (Some(_), None) => {
             return Err(BackupError::Input(format!(
                 "repository {} is encrypted: set NODEWARDEN_PASSWORD, or give a password file or key file",

@@ -83,7 +83,7 @@ pub(crate) fn header(repo: &Repository, key: &str, size: u64) -> Result<Vec<Blob
     if crate::pack::pack_id(&sealed) != id {
         return Err(bad("header does not match the pack's name"));
     }
-    let plain = repo.keys.open(&sealed, key)?;
+    let plain = repo.keys.open_header(&sealed, key)?;
     let blobs: Vec<BlobEntry> =
         serde_json::from_slice(&plain).map_err(|e| bad(&format!("header: {e}")))?;
     let file = IndexFile {

@@ -260,3 +260,17 @@ fn a_signed_snapshot_replayed_into_another_repository_is_refused() {
     assert!(e.contains("replayed"), "{e}");
     assert!(Path::new(&dest).exists());
 }
+
+#[test]
+fn a_blob_opens_only_under_its_own_id() {
+    let f = Fixture::new();
+    let repo = f.init(Some(Secret::KeyFile(vec![9; 32])));
+    let data = b"some chunk".to_vec();
+    let id = repo.keys.chunk_id(&data);
+    let blob = crate::pack::encode_blob(&repo, id, &data, 3);
+    assert_eq!(repo.open_blob(&id, &blob.sealed, "p").unwrap(), data);
+    let mut other = id;
+    other[0] ^= 1;
+    let e = repo.open_blob(&other, &blob.sealed, "p").unwrap_err().to_string();
+    assert!(e.contains("authentication failed"), "{e}");
+}
