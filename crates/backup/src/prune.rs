@@ -177,12 +177,19 @@ pub fn prune(repo: &Repository, progress: &dyn Progress) -> Result<PruneReport> 
         .map(String::as_str)
         .chain(new_index.packs.iter().map(|p| p.id.as_str()))
         .collect();
-    let orphans: Vec<String> = repo
-        .list("packs/")?
-        .into_iter()
-        .filter(|m| !indexed.contains(m.key.rsplit('/').next().unwrap_or("")))
-        .map(|m| m.key)
-        .collect();
+    let mut orphans = Vec::new();
+    for m in repo.list("packs/")? {
+        let id = m.key.rsplit('/').next().unwrap_or("");
+        if m.key != pack_key(id) || !is_id(id) {
+            // Not a pack of ours: not ours to delete either.
+            progress.note(&format!(
+                "leaving {} alone: not a pack",
+                m.key.escape_debug()
+            ));
+        } else if !indexed.contains(id) {
+            orphans.push(m.key);
+        }
+    }
     // Nothing to do: leave the repository untouched.
     if obsolete.is_empty() && orphans.is_empty() && index.files.len() <= 1 {
         return Ok(report);

@@ -35,6 +35,15 @@ pub fn repair_index(repo: &Repository, progress: &dyn Progress) -> Result<Repair
     let packs = repo.list("packs/")?;
     progress.phase("repair index", Some(packs.len() as u64));
     for meta in &packs {
+        let id = meta.key.rsplit('/').next().unwrap_or("");
+        if meta.key != pack_key(id) || !is_id(id) {
+            progress.note(&format!(
+                "leaving {} alone: not a pack",
+                meta.key.escape_debug()
+            ));
+            report.packs_skipped.push(meta.key.clone());
+            continue;
+        }
         match crate::resume::header(repo, &meta.key, meta.size) {
             Ok(blobs) => {
                 file.packs.push(IndexPack {
@@ -65,7 +74,7 @@ pub fn repair_index(repo: &Repository, progress: &dyn Progress) -> Result<Repair
     let old = repo.list("index/")?;
     let new_key = format!("index/{}", repo.save("index", &file)?);
     for meta in old {
-        if meta.key != new_key {
+        if meta.key != new_key && is_id(meta.key.trim_start_matches("index/")) {
             repo.delete(&meta.key)?;
             report.index_files_replaced += 1;
         }

@@ -316,6 +316,11 @@ impl Repository {
     pub fn load_index(&self) -> Result<Index> {
         let mut index = Index::default();
         for meta in self.list("index/")? {
+            if !is_id(meta.key.trim_start_matches("index/")) {
+                let e = format!("{}: not an index object name", meta.key.escape_debug());
+                index.unreadable.push((meta.key, e));
+                continue;
+            }
             let raw = self.get(&meta.key)?;
             let file = self
                 .decode::<IndexFile>(&meta.key, &raw)

@@ -22,7 +22,7 @@ pub fn adopt_orphans(repo: &Repository, index: &mut Index, progress: &dyn Progre
         .into_iter()
         .filter(|m| {
             let id = m.key.rsplit('/').next().unwrap_or("");
-            !known.contains(id)
+            !known.contains(id) && is_id(id) && m.key == pack_key(id)
         })
         .collect();
     if orphans.is_empty() {

@@ -107,6 +107,15 @@ pub fn scan(repo: &Repository) -> Result<(Vec<Listed>, Vec<Unreadable>)> {
     let mut out = Vec::new();
     let mut bad = Vec::new();
     for meta in repo.list("snapshots/")? {
+        // Not one of ours (an S3 folder marker, a stray file): never fetched, which could
+        // fail the whole listing on a key the store refuses.
+        if !is_id(meta.key.trim_start_matches("snapshots/")) {
+            bad.push(Unreadable {
+                error: format!("{}: not a snapshot object name", meta.key.escape_debug()),
+                key: meta.key,
+            });
+            continue;
+        }
         let raw = repo.get(&meta.key)?;
         match read_one(repo, &meta.key, &raw) {
             Ok(l) => out.push(l),

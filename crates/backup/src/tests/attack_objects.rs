@@ -271,6 +271,104 @@ fn a_blob_opens_only_under_its_own_id() {
     assert_eq!(repo.open_blob(&id, &blob.sealed, "p").unwrap(), data);
     let mut other = id;
     other[0] ^= 1;
-    let e = repo.open_blob(&other, &blob.sealed, "p").unwrap_err().to_string();
+    let e = repo
+        .open_blob(&other, &blob.sealed, "p")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("authentication failed"), "{e}");
+}
+
+/// A local store whose listings also show keys no nodewarden writes and the store refuses
+/// to fetch (S3 "folder" markers made in a console, stray objects).
+#[derive(Debug)]
+struct StrayKeys(nodewarden_store::LocalStore);
+
+impl nodewarden_store::Store for StrayKeys {
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        data: bytes::Bytes,
+    ) -> futures::future::BoxFuture<'a, nodewarden_store::StoreResult<()>> {
+        self.0.put(key, data)
+    }
+    fn put_new<'a>(
+        &'a self,
+        key: &'a str,
+        data: bytes::Bytes,
+    ) -> futures::future::BoxFuture<'a, nodewarden_store::StoreResult<()>> {
+        self.0.put_new(key, data)
+    }
+    fn get<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> futures::future::BoxFuture<'a, nodewarden_store::StoreResult<bytes::Bytes>> {
+        self.0.get(key)
+    }
+    fn get_range<'a>(
+        &'a self,
+        key: &'a str,
+        offset: u64,
+        len: u64,
+    ) -> futures::future::BoxFuture<'a, nodewarden_store::StoreResult<bytes::Bytes>> {
+        self.0.get_range(key, offset, len)
+    }
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> futures::future::BoxFuture<
+        'a,
+        nodewarden_store::StoreResult<Vec<nodewarden_store::ObjectMeta>>,
+    > {
+        Box::pin(async move {
+            let mut v = self.0.list(prefix).await?;
+            for stray in [
+                prefix.to_string(),
+                format!("{prefix}x/"),
+                format!("{prefix}ab"),
+            ] {
+                v.push(nodewarden_store::ObjectMeta {
+                    key: stray,
+                    size: 0,
+                });
+            }
+            Ok(v)
+        })
+    }
+    fn delete<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> futures::future::BoxFuture<'a, nodewarden_store::StoreResult<()>> {
+        self.0.delete(key)
+    }
+}
+
+#[test]
+fn keys_that_are_not_objects_of_ours_block_nothing() {
+    let f = Fixture::new();
+    let (_, all) = two_snapshots(&f, None);
+    let store = std::sync::Arc::new(StrayKeys(nodewarden_store::LocalStore::new(f.path("repo"))));
+    let repo = Repository::open(store, f.rt.handle().clone(), None).unwrap();
+    let (good, bad) = scan_snapshots(&repo).unwrap();
+    assert_eq!(good.len(), 2);
+    assert_eq!(bad.len(), 3, "{bad:?}");
+    assert!(repo.load_index().unwrap().unreadable.len() == 3);
+    let r = verify(&repo, Some(1.0), &Silent).unwrap();
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.contains("not a snapshot object name"))
+    );
+    backup(
+        &repo,
+        &hot_source(&f.path("data"), None).unwrap(),
+        &BackupOptions::default(),
+        &Silent,
+    )
+    .unwrap();
+    repair_index(&repo, &Silent).unwrap();
+    let target = f.path("t");
+    f.restore_to(&repo, &all[1].id, &target, false);
 }
