@@ -156,6 +156,11 @@ fn future(l: &LockFile) -> bool {
 pub fn unlock(repo: &Repository, all: bool, p: &dyn Progress) -> Result<Vec<String>> {
     let mut removed = Vec::new();
     for meta in repo.list("locks/")? {
+        let name = meta.key.trim_start_matches("locks/");
+        if name.is_empty() || name.contains('/') {
+            // A folder marker or a stray key, not a lock.
+            continue;
+        }
         let lock = repo
             .get(&meta.key)
             .ok()

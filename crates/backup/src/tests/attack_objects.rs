@@ -369,6 +369,7 @@ fn keys_that_are_not_objects_of_ours_block_nothing() {
     )
     .unwrap();
     repair_index(&repo, &Silent).unwrap();
+    unlock(&repo, true, &Silent).unwrap();
     let target = f.path("t");
     f.restore_to(&repo, &all[1].id, &target, false);
 }
