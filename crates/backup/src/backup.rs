@@ -70,12 +70,13 @@ pub fn backup(
     let started = Instant::now();
     let _lock = Lock::shared(repo, &format!("backup {}", src.node), progress)?;
     let time = opts.time.unwrap_or_else(Utc::now);
-    let all = snapshots::list(repo)?;
+    let all = snapshots::list_noting(repo, progress)?;
     let parent = all
         .iter()
         .rev()
         .find(|s| s.snapshot.node == src.node && s.snapshot.kind == src.kind);
     let mut index = repo.load_index()?;
+    note_unreadable(&index, progress);
     crate::resume::adopt_orphans(repo, &mut index, progress)?;
 
     let (mut entries, skipped) = walk(&src.root, &opts.selection)?;
@@ -194,7 +195,7 @@ pub fn backup(
     let size_bytes = entries.iter().map(|e| e.size).sum::<u64>()
         + pg_dumps.iter().map(|d: &PgDump| d.size).sum::<u64>();
     let snapshot = Snapshot {
-        version: FORMAT_VERSION,
+        version: repo.config.version,
         time: time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         node: src.node.clone(),
         kind: src.kind.clone(),
@@ -209,6 +210,7 @@ pub fn backup(
         downtime_ms: src.downtime.map(|d| d.as_millis() as u64),
         duration_ms: Some(started.elapsed().as_millis() as u64),
         freeze: src.freeze.clone(),
+        repository: Some(repo.config.family().to_string()),
         tree: entries,
         pg: pg_dumps,
     };
@@ -231,6 +233,13 @@ pub fn backup(
     })
 }
 
+/// Damaged index files are skipped: their chunks are stored again if needed.
+pub(crate) fn note_unreadable(index: &crate::repo::Index, progress: &dyn Progress) {
+    for (key, e) in &index.unreadable {
+        progress.note(&format!("skipping unreadable {key}: {e}"));
+    }
+}
+
 fn unchanged(p: &Entry, e: &Entry) -> bool {
     p.kind == EntryKind::File && p.size == e.size && p.mtime_ns == e.mtime_ns && p.inode == e.inode
 }
@@ -242,7 +251,7 @@ fn known(index: &crate::repo::Index, chunk: &str) -> bool {
 /// For callers that only have a path (`--hot`).
 pub fn hot_source(path: &Path, node: Option<&str>) -> Result<Source> {
     let root = std::fs::canonicalize(path)
-        .map_err(|e| BackupError::Input(format!("--hot {}: {e}", path.display())))?;
+        .map_err(|e| BackupError::Input(format!("{}: {e}", path.display())))?;
     let node = match node {
         Some(n) => n.to_string(),
         None => root

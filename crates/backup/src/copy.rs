@@ -63,7 +63,9 @@ pub fn copy(
         selected.iter().copied().partition(|l| have.contains(&l.id));
 
     let src_index = src.load_index()?;
+    crate::backup::note_unreadable(&src_index, progress);
     let mut dst_index = dst.load_index()?;
+    crate::backup::note_unreadable(&dst_index, progress);
     crate::resume::adopt_orphans(dst, &mut dst_index, progress)?;
     // Every chunk the copied snapshots need that the destination lacks, grouped by the
     // source pack it lives in.
@@ -125,12 +127,11 @@ pub fn copy(
                                 buf.extend_from_slice(&plain);
                                 let blob = Blob {
                                     id: *id,
-                                    sealed: dst.keys.seal_reserved(buf),
+                                    sealed: dst.keys.seal_reserved(buf, &dst.keys.blob_ad(id)),
                                     raw_len: loc.raw_len as u64,
                                 };
-                                tx.send(Some(blob)).map_err(|_| {
-                                    BackupError::Other("the pack writer stopped".into())
-                                })?;
+                                tx.send(Some(blob))
+                                    .map_err(|_| BackupError::Stopped("pack writer"))?;
                                 progress.advance(loc.raw_len as u64);
                                 Ok(())
                             });

@@ -46,6 +46,42 @@ impl Secret {
     }
 }
 
+/// Passphrases shorter than this are noted as weak (Argon2id slows guessing, it does not
+/// make a short passphrase safe).
+pub const WEAK_PASSPHRASE: usize = 12;
+
+impl Secret {
+    /// Notes what weakens the secret: a short passphrase, or a key or password file that
+    /// users other than its owner can read. Warnings only: the operator decides.
+    pub fn note_weaknesses(
+        &self,
+        key_file: Option<&std::path::Path>,
+        password_file: Option<&std::path::Path>,
+        progress: &dyn crate::progress::Progress,
+    ) {
+        use std::os::unix::fs::PermissionsExt;
+        if let Secret::Passphrase(p) = self
+            && p.chars().count() < WEAK_PASSPHRASE
+        {
+            progress.note(&format!(
+                "the repository passphrase has {} characters; {WEAK_PASSPHRASE} or more are advised",
+                p.chars().count()
+            ));
+        }
+        for f in [key_file, password_file].into_iter().flatten() {
+            if let Ok(m) = std::fs::metadata(f)
+                && m.permissions().mode() & 0o077 != 0
+            {
+                progress.note(&format!(
+                    "{} is readable by other users (mode {:o}); chmod 600 it",
+                    f.display(),
+                    m.permissions().mode() & 0o777
+                ));
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EncryptionParams {
     pub cipher: String,
@@ -71,12 +107,37 @@ pub enum Kdf {
     Keyfile,
 }
 
+/// Bounds on the Argon2id parameters read from a config: a crafted config must not make
+/// the tool allocate gigabytes or hash for hours before the passphrase is even checked.
+/// `init` uses 64 MiB, 3 passes, 1 lane.
+pub const KDF_MAX_M_KIB: u32 = 512 * 1024;
+pub const KDF_MAX_T: u32 = 10;
+pub const KDF_MAX_P: u32 = 16;
+const SALT_LEN: std::ops::RangeInclusive<usize> = 8..=64;
+
+/// Associated data of the wrapped master keys in a v2 config: a v2 config edited into a
+/// v1 one (to drop its MAC) no longer opens.
+const WRAP_AD_V2: &[u8] = b"nodewarden config v2 wrapped keys";
+
 /// The keys of an open repository; `None` for an unencrypted one.
 #[derive(Clone)]
 pub struct Keys {
     cipher: Option<XChaCha20Poly1305>,
     id_key: Option<Id>,
+    /// Derived from the master keys: authenticates the config.
+    mac_key: Option<Id>,
+    /// v2: index and snapshot objects are sealed with their key as associated data. A v1
+    /// repository is read either way (an interrupted `migrate` leaves both kinds).
+    pub bind: bool,
+    /// Repositories created as v2: blobs carry their id and pack headers their kind as
+    /// associated data. Off in v1 and migrated repositories, whose packs are kept as
+    /// they are (their blobs are bound to their ids by the content check alone).
+    pub bind_blobs: bool,
 }
+
+/// Associated data of a pack header (its id is the hash of the sealed header, so it cannot
+/// name itself).
+const HEADER_AD: &[u8] = b"nodewarden pack header";
 
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,7 +160,47 @@ impl Keys {
         Keys {
             cipher: None,
             id_key: None,
+            mac_key: None,
+            bind: false,
+            bind_blobs: false,
         }
+    }
+
+    /// The associated data of the blob `id` (empty where blobs are not bound).
+    pub fn blob_ad(&self, id: &Id) -> Vec<u8> {
+        if self.bind_blobs {
+            [b"nodewarden blob ".as_slice(), id].concat()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn header_ad(&self) -> &'static [u8] {
+        if self.bind_blobs { HEADER_AD } else { b"" }
+    }
+
+    /// Seals a pack header.
+    pub fn seal_header(&self, plain: Vec<u8>) -> Vec<u8> {
+        match &self.cipher {
+            Some(c) => seal_ad(c, &plain, self.header_ad()),
+            None => plain,
+        }
+    }
+
+    /// Opens a pack header.
+    pub fn open_header(&self, sealed: &[u8], what: &str) -> Result<Vec<u8>> {
+        match &self.cipher {
+            Some(c) => open_ad(c, sealed, self.header_ad()).map_err(|_| {
+                BackupError::Integrity(format!("{what}: authentication failed (damaged or forged)"))
+            }),
+            None => Ok(sealed.to_vec()),
+        }
+    }
+
+    /// The config's MAC under this repository's key; `None` when unencrypted.
+    pub fn config_mac(&self, input: &[u8]) -> Option<String> {
+        self.mac_key
+            .map(|k| hex(blake3::keyed_hash(&k, input).as_bytes()))
     }
 
     pub fn encrypted(&self) -> bool {
@@ -129,7 +230,7 @@ impl Keys {
             Secret::KeyFile(_) => Kdf::Keyfile,
         };
         let kek = derive_kek(secret, &kdf)?;
-        let wrapped = seal_with(&XChaCha20Poly1305::new(&kek.into()), &master);
+        let wrapped = seal_ad(&XChaCha20Poly1305::new(&kek.into()), &master, WRAP_AD_V2);
         let params = EncryptionParams {
             cipher: "xchacha20poly1305".into(),
             kdf,
@@ -137,51 +238,70 @@ impl Keys {
             chunk_ids: plain_ids.then(|| "blake3".to_string()),
         };
         let mut keys = Keys::from_master(&master);
+        keys.bind = true;
+        keys.bind_blobs = true;
         if plain_ids {
             keys.id_key = None;
         }
         Ok((keys, params))
     }
 
-    pub fn unlock(secret: &Secret, params: &EncryptionParams) -> Result<Keys> {
+    /// The same master keys wrapped again for a v2 config (what `migrate` writes).
+    pub fn rewrap_v2(secret: &Secret, params: &EncryptionParams) -> Result<EncryptionParams> {
+        let master = unwrap_master(secret, params, 1)?;
+        let kek = derive_kek(secret, &params.kdf)?;
+        let wrapped = seal_ad(&XChaCha20Poly1305::new(&kek.into()), &master, WRAP_AD_V2);
+        Ok(EncryptionParams {
+            wrapped_keys: hex(&wrapped),
+            ..params.clone()
+        })
+    }
+
+    #[cfg(test)]
+    pub fn rewrap_v1_for_tests(secret: &Secret, params: &EncryptionParams) -> EncryptionParams {
+        let master = unwrap_master(secret, params, 2).unwrap();
+        let kek = derive_kek(secret, &params.kdf).unwrap();
+        let wrapped = seal_with(&XChaCha20Poly1305::new(&kek.into()), &master);
+        EncryptionParams {
+            wrapped_keys: hex(&wrapped),
+            ..params.clone()
+        }
+    }
+
+    /// Opens the master keys of a repository of format `version`.
+    pub fn unlock(secret: &Secret, params: &EncryptionParams, version: u32) -> Result<Keys> {
         if params.cipher != "xchacha20poly1305" {
             return Err(BackupError::Integrity(format!(
                 "unknown cipher `{}`",
                 params.cipher
             )));
         }
-        let kek = derive_kek(secret, &params.kdf)?;
-        let wrapped = unhex(&params.wrapped_keys)
-            .ok_or_else(|| BackupError::Integrity("config: wrapped_keys is not hex".into()))?;
-        let master = open_with(&XChaCha20Poly1305::new(&kek.into()), &wrapped).map_err(|_| {
-            BackupError::Input(
-                "wrong passphrase or key file: the repository key does not open".into(),
-            )
-        })?;
-        if master.len() != 64 {
-            return Err(BackupError::Integrity(
-                "config: master key has the wrong size".into(),
-            ));
-        }
+        let master = unwrap_master(secret, params, version)?;
         let mut keys = Keys::from_master(&master);
+        keys.bind = version >= 2;
         match params.chunk_ids.as_deref() {
             None => {}
             Some("blake3") => keys.id_key = None,
             Some(other) => {
-                return Err(BackupError::Integrity(format!(
-                    "config: unknown chunk id scheme `{other}`"
+                return Err(BackupError::Config(format!(
+                    "unknown chunk id scheme `{other}`"
                 )));
             }
         }
         Ok(keys)
     }
 
-    fn from_master(master: &[u8]) -> Keys {
-        let data: [u8; 32] = master[..32].try_into().expect("64-byte master");
-        let id: [u8; 32] = master[32..].try_into().expect("64-byte master");
+    fn from_master(master: &[u8; 64]) -> Keys {
+        let mut data = [0u8; 32];
+        let mut id = [0u8; 32];
+        data.copy_from_slice(&master[..32]);
+        id.copy_from_slice(&master[32..]);
         Keys {
             cipher: Some(XChaCha20Poly1305::new(&data.into())),
             id_key: Some(id),
+            mac_key: Some(blake3::derive_key("nodewarden config mac v2", master)),
+            bind: false,
+            bind_blobs: false,
         }
     }
 
@@ -199,6 +319,33 @@ impl Keys {
         }
     }
 
+    /// Seals an index or snapshot object; in v2 its key (`snapshots/<id>`) is the
+    /// associated data, so the object opens under that name only.
+    pub fn seal_named(&self, plain: Vec<u8>, key: &str) -> Vec<u8> {
+        match &self.cipher {
+            Some(c) if self.bind => seal_ad(c, &plain, key.as_bytes()),
+            _ => self.seal(plain),
+        }
+    }
+
+    /// Opens what [`Keys::seal_named`] sealed under `key`.
+    pub fn open_named(&self, sealed: &[u8], key: &str) -> Result<Vec<u8>> {
+        let Some(c) = &self.cipher else {
+            return Ok(sealed.to_vec());
+        };
+        let bound = open_ad(c, sealed, key.as_bytes());
+        let r = if self.bind {
+            bound
+        } else {
+            open_with(c, sealed).or(bound)
+        };
+        r.map_err(|_| {
+            BackupError::Integrity(format!(
+                "{key}: authentication failed (damaged, forged or stored under another name)"
+            ))
+        })
+    }
+
     /// Bytes the caller leaves free at the front of a buffer for [`Keys::seal_reserved`].
     pub fn prefix_len(&self) -> usize {
         if self.cipher.is_some() { 24 } else { 0 }
@@ -206,11 +353,11 @@ impl Keys {
 
     /// Seals `buf[prefix_len()..]` in place (no copy of the data): the nonce goes into the
     /// reserved front, the tag is appended.
-    pub fn seal_reserved(&self, mut buf: Vec<u8>) -> Vec<u8> {
+    pub fn seal_reserved(&self, mut buf: Vec<u8>, ad: &[u8]) -> Vec<u8> {
         let Some(c) = &self.cipher else { return buf };
         let nonce: [u8; 24] = random();
         let tag = c
-            .encrypt_in_place_detached(XNonce::from_slice(&nonce), b"", &mut buf[24..])
+            .encrypt_in_place_detached(XNonce::from_slice(&nonce), ad, &mut buf[24..])
             .expect("XChaCha20-Poly1305 encrypts any length we produce");
         buf[..24].copy_from_slice(&nonce);
         buf.extend_from_slice(&tag);
@@ -219,7 +366,7 @@ impl Keys {
 
     /// [`Keys::open`] into a caller's buffer, decrypting in place: no allocation once the
     /// buffer has grown, which matters when restore opens gigabytes chunk by chunk.
-    pub fn open_into(&self, sealed: &[u8], what: &str, out: &mut Vec<u8>) -> Result<()> {
+    pub fn open_into(&self, sealed: &[u8], ad: &[u8], what: &str, out: &mut Vec<u8>) -> Result<()> {
         out.clear();
         let Some(c) = &self.cipher else {
             out.extend_from_slice(sealed);
@@ -231,13 +378,13 @@ impl Keys {
             return Err(failed());
         }
         out.extend_from_slice(&sealed[24..]);
-        c.decrypt_in_place(XNonce::from_slice(&sealed[..24]), b"", out)
+        c.decrypt_in_place(XNonce::from_slice(&sealed[..24]), ad, out)
             .map_err(|_| failed())
     }
 
-    pub fn open(&self, sealed: &[u8], what: &str) -> Result<Vec<u8>> {
+    pub fn open(&self, sealed: &[u8], ad: &[u8], what: &str) -> Result<Vec<u8>> {
         match &self.cipher {
-            Some(c) => open_with(c, sealed).map_err(|_| {
+            Some(c) => open_ad(c, sealed, ad).map_err(|_| {
                 BackupError::Integrity(format!("{what}: authentication failed (damaged or forged)"))
             }),
             None => Ok(sealed.to_vec()),
@@ -245,7 +392,50 @@ impl Keys {
     }
 }
 
+fn unwrap_master(secret: &Secret, params: &EncryptionParams, version: u32) -> Result<[u8; 64]> {
+    if params.cipher != "xchacha20poly1305" {
+        return Err(BackupError::Config(format!(
+            "unknown cipher `{}`",
+            params.cipher
+        )));
+    }
+    let kek = derive_kek(secret, &params.kdf)?;
+    let wrapped = unhex(&params.wrapped_keys)
+        .ok_or_else(|| BackupError::Config("wrapped_keys is not hex".into()))?;
+    let c = XChaCha20Poly1305::new(&kek.into());
+    let master = if version >= 2 {
+        open_ad(&c, &wrapped, WRAP_AD_V2)
+    } else {
+        open_with(&c, &wrapped)
+    }
+    .map_err(|_| {
+        BackupError::Input("wrong passphrase or key file: the repository key does not open".into())
+    })?;
+    master
+        .try_into()
+        .map_err(|_| BackupError::Config("the master key has the wrong size".into()))
+}
+
+/// Refuses Argon2id parameters outside what `init` could have written, before hashing.
+pub fn check_kdf(kdf: &Kdf) -> Result<()> {
+    if let Kdf::Argon2id { m_kib, t, p, salt } = kdf {
+        let salt_ok = unhex(salt).is_some_and(|s| SALT_LEN.contains(&s.len()));
+        let ok = (8 * p.max(&1)..=KDF_MAX_M_KIB).contains(m_kib)
+            && (1..=KDF_MAX_T).contains(t)
+            && (1..=KDF_MAX_P).contains(p)
+            && salt_ok;
+        if !ok {
+            return Err(BackupError::Config(format!(
+                "argon2id parameters out of bounds (m_kib={m_kib}, t={t}, p={p}, salt {} hex digits; at most m_kib={KDF_MAX_M_KIB}, t={KDF_MAX_T}, p={KDF_MAX_P})",
+                salt.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn derive_kek(secret: &Secret, kdf: &Kdf) -> Result<[u8; 32]> {
+    check_kdf(kdf)?;
     match (secret, kdf) {
         (
             Secret::Passphrase(p),
@@ -256,14 +446,13 @@ fn derive_kek(secret: &Secret, kdf: &Kdf) -> Result<[u8; 32]> {
                 salt,
             },
         ) => {
-            let salt = unhex(salt)
-                .ok_or_else(|| BackupError::Integrity("config: salt is not hex".into()))?;
+            let salt = unhex(salt).ok_or_else(|| BackupError::Config("salt is not hex".into()))?;
             let params = Params::new(*m_kib, *t, *lanes, Some(32))
-                .map_err(|e| BackupError::Integrity(format!("config: argon2 parameters: {e}")))?;
+                .map_err(|e| BackupError::Config(format!("argon2 parameters: {e}")))?;
             let mut out = [0u8; 32];
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
                 .hash_password_into(p.as_bytes(), &salt, &mut out)
-                .map_err(|e| BackupError::Other(format!("argon2id: {e}")))?;
+                .map_err(|e| BackupError::Config(format!("argon2id: {e}")))?;
             Ok(out)
         }
         (Secret::KeyFile(bytes), Kdf::Keyfile) => {
@@ -278,7 +467,7 @@ fn derive_kek(secret: &Secret, kdf: &Kdf) -> Result<[u8; 32]> {
             ))
         }
         (Secret::Passphrase(_), Kdf::Keyfile) => Err(BackupError::Input(
-            "this repository is opened with a key file (--key-file), not a passphrase".into(),
+            "this repository is opened with a key file, not a passphrase".into(),
         )),
         (Secret::KeyFile(_), Kdf::Argon2id { .. }) => Err(BackupError::Input(
             "this repository is opened with a passphrase, not a key file".into(),
@@ -295,6 +484,29 @@ fn seal_with(c: &XChaCha20Poly1305, plain: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ct);
     out
+}
+
+fn seal_ad(c: &XChaCha20Poly1305, plain: &[u8], ad: &[u8]) -> Vec<u8> {
+    let nonce: [u8; 24] = random();
+    let mut buf = plain.to_vec();
+    let tag = c
+        .encrypt_in_place_detached(XNonce::from_slice(&nonce), ad, &mut buf)
+        .expect("XChaCha20-Poly1305 encrypts any length we produce");
+    let mut out = Vec::with_capacity(24 + buf.len() + 16);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&buf);
+    out.extend_from_slice(&tag);
+    out
+}
+
+fn open_ad(c: &XChaCha20Poly1305, sealed: &[u8], ad: &[u8]) -> std::result::Result<Vec<u8>, ()> {
+    if sealed.len() < 24 + 16 {
+        return Err(());
+    }
+    let mut buf = sealed[24..].to_vec();
+    c.decrypt_in_place(XNonce::from_slice(&sealed[..24]), ad, &mut buf)
+        .map_err(|_| ())?;
+    Ok(buf)
 }
 
 fn open_with(c: &XChaCha20Poly1305, sealed: &[u8]) -> std::result::Result<Vec<u8>, ()> {

@@ -3,6 +3,7 @@
 //! about one per pack.
 use crate::crypto::Id;
 use crate::error::Result;
+
 use crate::format::pack_key;
 use crate::repo::{Loc, Repository};
 
@@ -50,7 +51,13 @@ pub fn read_span(
     let data = repo.get_range(&pack_key(pack), span.start, span.end - span.start)?;
     for (id, loc) in &span.blobs {
         let from = (loc.offset - span.start) as usize;
-        each(id, loc, &data[from..from + loc.length as usize])?;
+        // A pack shorter than its index says (truncated, or a forged index entry).
+        let sealed = data.get(from..from + loc.length as usize).ok_or_else(|| {
+            crate::error::BackupError::Integrity(format!(
+                "pack {pack} is shorter than its index says"
+            ))
+        })?;
+        each(id, loc, sealed)?;
     }
     Ok(())
 }

@@ -1,9 +1,13 @@
-//! Repository format v1 (docs/FORMAT.md): the objects and their JSON shapes.
+//! Repository format v2 (docs/FORMAT.md; v1 is still read and written): the objects and
+//! their JSON shapes.
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{EncryptionParams, Id};
 
-pub const FORMAT_VERSION: u32 = 1;
+/// What `init` writes and `migrate` upgrades to.
+pub const FORMAT_VERSION: u32 = 2;
+/// The versions this build opens.
+pub const READ_VERSIONS: std::ops::RangeInclusive<u32> = 1..=2;
 pub const CONFIG_KEY: &str = "config";
 pub const PACK_MAGIC: &[u8; 8] = b"NWPACK01";
 
@@ -20,6 +24,53 @@ pub struct RepoConfig {
     /// Target pack size in bytes.
     pub pack_size: u64,
     pub encryption: Option<EncryptionParams>,
+    /// v2: shared by a repository and the copies `copy` creates from it; snapshot bodies
+    /// name it and signatures therefore cover it. Absent: the repository's `id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// v2: set by `migrate` (the version the repository had before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated_from: Option<u32>,
+    /// v2, encrypted: keyed BLAKE3 (a key derived from the master keys) over this config
+    /// serialised without `mac`, so that any edit is detected once the key is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+}
+
+impl RepoConfig {
+    /// The bytes `mac` covers: the config as this build serialises it, without `mac`.
+    pub fn mac_input(&self) -> Vec<u8> {
+        let mut c = self.clone();
+        c.mac = None;
+        serde_json::to_vec(&c).unwrap_or_default()
+    }
+
+    pub fn family(&self) -> &str {
+        self.family.as_deref().unwrap_or(&self.id)
+    }
+
+    /// Sizes a crafted config could use to crash or exhaust the tool, refused up front.
+    pub fn check_bounds(&self) -> Result<(), String> {
+        let c = &self.chunker;
+        // fastcdc's own limits (it asserts them), and small files held in memory whole.
+        let ok = (64..=(1 << 20)).contains(&c.min)
+            && (256..=(4 << 20)).contains(&c.avg)
+            && (1024..=(16 << 20)).contains(&c.max)
+            && c.min <= c.avg
+            && c.avg <= c.max
+            && c.small_file <= 64 << 20;
+        if !ok {
+            return Err(format!("chunker parameters out of bounds: {c:?}"));
+        }
+        // `init` writes 1 MiB to 1 GiB; smaller is only slow (tests use 128 KiB).
+        if !(1 << 12..=1 << 30).contains(&self.pack_size) {
+            return Err(format!("pack_size {} out of bounds", self.pack_size));
+        }
+        if !(8..=64).contains(&self.id.len()) || !self.id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("id is not 8 to 64 hex digits".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +140,9 @@ pub struct Entry {
     pub inode: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// A symlink target that is not UTF-8, as hex of its bytes (`target` is then absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_hex: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chunks: Vec<String>,
 }
@@ -123,6 +177,10 @@ pub struct Snapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
     pub freeze: Option<String>,
+    /// v2: the repository family (`config.family`) the snapshot was made in; signed with
+    /// the body, so a signed snapshot cannot be replayed into an unrelated repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     pub tree: Vec<Entry>,
     #[serde(default)]
     pub pg: Vec<PgDump>,
@@ -177,6 +235,15 @@ pub fn parse_id(s: &str) -> Option<Id> {
     unhex(s)?.try_into().ok()
 }
 
+/// Where a pack is stored. Ids come from index files an attacker may have written, so a
+/// short or odd one must not panic: it names a key that does not exist.
 pub fn pack_key(id: &str) -> String {
-    format!("packs/{}/{id}", &id[..2])
+    format!("packs/{}/{id}", id.get(..2).unwrap_or(id))
+}
+
+/// Whether `s` is an object id: 64 lowercase hex digits.
+pub fn is_id(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

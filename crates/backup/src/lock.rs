@@ -12,6 +12,9 @@ use crate::progress::Progress;
 use crate::repo::Repository;
 
 const STALE_AFTER_HOURS: i64 = 24;
+/// A lock dated further ahead than this is not a clock a bit off but forged or broken:
+/// obeying it would block the repository until that date.
+const FUTURE_SLACK_MINUTES: i64 = 60;
 const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub struct Lock<'a> {
@@ -98,6 +101,17 @@ fn conflicts(
         let Ok(other) = serde_json::from_slice::<LockFile>(&raw) else {
             continue;
         };
+        if future(&other) {
+            p.note(&format!(
+                "ignoring {} dated in the future ({}, `{}`, pid {} on {}); `nodewarden unlock` removes it",
+                meta.key,
+                other.time.escape_debug(),
+                other.what.escape_debug(),
+                other.pid,
+                other.hostname.escape_debug()
+            ));
+            continue;
+        }
         if stale(&other) {
             p.note(&format!(
                 "removing stale lock of {} (pid {} on {}, since {})",
@@ -107,7 +121,7 @@ fn conflicts(
             continue;
         }
         if exclusive || other.exclusive {
-            return Err(BackupError::Other(format!(
+            return Err(BackupError::Locked(format!(
                 "repository {} is locked by `{}` (pid {} on {}, since {}); try again when it is done",
                 repo.describe(),
                 other.what,
@@ -130,6 +144,41 @@ fn lock_body(exclusive: bool, what: &str) -> Vec<u8> {
         what: what.to_string(),
     };
     serde_json::to_vec(&lock).expect("lock serialises")
+}
+
+fn future(l: &LockFile) -> bool {
+    chrono::DateTime::parse_from_rfc3339(&l.time)
+        .is_ok_and(|t| (t.with_timezone(&Utc) - Utc::now()).num_minutes() > FUTURE_SLACK_MINUTES)
+}
+
+/// Removes locks: stale, future-dated and unreadable ones, or with `all` every lock (for
+/// when the operator knows no other nodewarden is running). Returns the keys removed.
+pub fn unlock(repo: &Repository, all: bool, p: &dyn Progress) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for meta in repo.list("locks/")? {
+        let name = meta.key.trim_start_matches("locks/");
+        if name.is_empty() || name.contains('/') {
+            // A folder marker or a stray key, not a lock.
+            continue;
+        }
+        let lock = repo
+            .get(&meta.key)
+            .ok()
+            .and_then(|raw| serde_json::from_slice::<LockFile>(&raw).ok());
+        let why = match &lock {
+            None => Some("unreadable"),
+            Some(l) if future(l) => Some("dated in the future"),
+            Some(l) if stale(l) => Some("stale"),
+            Some(_) if all => Some("removed on request"),
+            Some(_) => None,
+        };
+        if let Some(why) = why {
+            repo.delete(&meta.key)?;
+            p.note(&format!("removed {} ({why})", meta.key));
+            removed.push(meta.key);
+        }
+    }
+    Ok(removed)
 }
 
 fn stale(l: &LockFile) -> bool {

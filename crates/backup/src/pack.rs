@@ -41,7 +41,7 @@ pub fn encode_blob(repo: &Repository, id: Id, data: &[u8], level: i32) -> Blob {
     buf.extend_from_slice(payload);
     Blob {
         id,
-        sealed: repo.keys.seal_reserved(buf),
+        sealed: repo.keys.seal_reserved(buf, &repo.keys.blob_ad(&id)),
         raw_len: data.len() as u64,
     }
 }
@@ -79,7 +79,7 @@ impl Ingest<'_> {
             let blob = encode_blob(self.repo, id, data, self.level);
             self.tx
                 .send(Some(blob))
-                .map_err(|_| BackupError::Other("the pack writer stopped".into()))?;
+                .map_err(|_| BackupError::Stopped("pack writer"))?;
         }
         self.progress.advance(data.len() as u64);
         Ok(hex(&id))
@@ -107,7 +107,10 @@ impl Ingest<'_> {
         let mut out = Vec::new();
         let mut total = 0u64;
         for c in fastcdc::v2020::StreamCDC::new(r, p.min, p.avg, p.max) {
-            let c = c.map_err(|e| BackupError::io(what, e))?;
+            let c = c.map_err(|e| match e {
+                fastcdc::v2020::Error::IoError(e) => BackupError::io(what, e),
+                e => BackupError::io(what, std::io::Error::other(e.to_string())),
+            })?;
             total += c.data.len() as u64;
             out.push(self.chunk(&c.data)?);
         }
@@ -218,7 +221,7 @@ fn pack_all(
 ) -> Result<u64> {
     let mut stored = 0u64;
     let mut cur = PackBuf::new();
-    let stopped = || BackupError::Other("the pack uploader stopped".into());
+    let stopped = || BackupError::Stopped("pack uploader");
     let mut send = |buf: PackBuf| -> Result<()> {
         if failed.load(Ordering::Relaxed) {
             return Err(stopped());
@@ -277,7 +280,7 @@ impl PackBuf {
     /// Appends the header; returns the pack's index entry and its bytes.
     pub fn seal(mut self, repo: &Repository) -> (IndexPack, Vec<u8>) {
         let header = serde_json::to_vec(&self.blobs).expect("blob list serialises");
-        let sealed = repo.keys.seal(header);
+        let sealed = repo.keys.seal_header(header);
         self.data.extend_from_slice(&sealed);
         self.data
             .extend_from_slice(&(sealed.len() as u32).to_le_bytes());

@@ -42,12 +42,15 @@ impl<R: Read> Read for Counting<R> {
 
 pub fn dump(url: &str, ingest: &Ingest<'_>) -> Result<PgDump> {
     let shown = redact(url);
-    let mut child = Command::new("pg_dump")
-        .args(["-Fc", "--no-password", "--dbname", url])
+    let auth = crate::child::PgAuth::new(url)?;
+    let mut cmd = Command::new("pg_dump");
+    auth.apply(&mut cmd);
+    let mut child = cmd
+        .args(["-Fc", "--no-password", "--dbname", &auth.url])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| BackupError::Other(format!("pg_dump for {shown}: {e}")))?;
+        .map_err(|e| BackupError::Process(format!("pg_dump for {shown}: {e}")))?;
     let mut out = Counting {
         inner: child.stdout.take().expect("piped"),
         n: 0,
@@ -55,10 +58,10 @@ pub fn dump(url: &str, ingest: &Ingest<'_>) -> Result<PgDump> {
     let chunks = ingest.read(&mut out, None, &format!("pg_dump {shown}"));
     let output = child
         .wait_with_output()
-        .map_err(|e| BackupError::Other(format!("pg_dump for {shown}: {e}")))?;
+        .map_err(|e| BackupError::Process(format!("pg_dump for {shown}: {e}")))?;
     if !output.status.success() {
         let msg = String::from_utf8_lossy(&output.stderr);
-        return Err(BackupError::Other(format!(
+        return Err(BackupError::Process(format!(
             "pg_dump for {shown} failed: {}",
             msg.lines().next().unwrap_or("no message").trim()
         )));
@@ -73,19 +76,22 @@ pub fn dump(url: &str, ingest: &Ingest<'_>) -> Result<PgDump> {
 /// Streams a dump into `pg_restore --dbname TARGET` (the database must exist).
 pub fn restore(repo: &Repository, index: &Index, dump: &PgDump, target: &str) -> Result<()> {
     let shown = redact(target);
-    let mut child = Command::new("pg_restore")
+    let auth = crate::child::PgAuth::new(target)?;
+    let mut cmd = Command::new("pg_restore");
+    auth.apply(&mut cmd);
+    let mut child = cmd
         .args([
             "--no-password",
             "--no-owner",
             "--exit-on-error",
             "--dbname",
-            target,
+            &auth.url,
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| BackupError::Other(format!("pg_restore into {shown}: {e}")))?;
+        .map_err(|e| BackupError::Process(format!("pg_restore into {shown}: {e}")))?;
     let mut stdin = child.stdin.take().expect("piped");
     let mut write_err = None;
     for c in &dump.chunks {
@@ -100,10 +106,10 @@ pub fn restore(repo: &Repository, index: &Index, dump: &PgDump, target: &str) ->
     drop(stdin);
     let output = child
         .wait_with_output()
-        .map_err(|e| BackupError::Other(format!("pg_restore into {shown}: {e}")))?;
+        .map_err(|e| BackupError::Process(format!("pg_restore into {shown}: {e}")))?;
     if !output.status.success() || write_err.is_some() {
         let msg = String::from_utf8_lossy(&output.stderr);
-        return Err(BackupError::Other(format!(
+        return Err(BackupError::Process(format!(
             "pg_restore into {shown} failed: {}",
             msg.lines().next().unwrap_or("no message").trim()
         )));

@@ -35,7 +35,7 @@ pub fn forget(
 ) -> Result<Vec<Decision>> {
     if policy.is_empty() {
         return Err(BackupError::Input(
-            "forget needs at least one --keep-* rule (it would forget every snapshot)".into(),
+            "forget needs at least one keep rule (it would forget every snapshot)".into(),
         ));
     }
     let _lock = if dry_run {
@@ -43,7 +43,7 @@ pub fn forget(
     } else {
         Some(Lock::exclusive(repo, "forget", progress)?)
     };
-    let all = snapshots::list(repo)?;
+    let all = snapshots::list_noting(repo, progress)?;
     let list: Vec<(String, chrono::DateTime<chrono::Utc>)> =
         all.iter().map(|s| (s.id.clone(), s.time)).collect();
     let decisions = apply(policy, &list);
@@ -64,8 +64,19 @@ pub fn prune(repo: &Repository, progress: &dyn Progress) -> Result<PruneReport> 
         temp_files_removed: repo.block_on(repo.store().remove_stale_temp(STALE_TEMP))?,
         ..Default::default()
     };
+    // Deleting data because a snapshot or index could not be read would turn damage into
+    // loss: refuse until `repair` has dealt with them.
+    let (all, unreadable) = snapshots::scan(repo)?;
+    if let Some(b) = unreadable.first() {
+        return Err(BackupError::Integrity(format!(
+            "{} unreadable snapshots ({}: {}); nothing was deleted — run `nodewarden repair snapshots` to quarantine them first",
+            unreadable.len(),
+            b.key,
+            b.error
+        )));
+    }
     let mut used: HashSet<Id> = HashSet::new();
-    for s in snapshots::list(repo)? {
+    for s in all {
         let chunks = s.snapshot.tree.iter().flat_map(|e| &e.chunks);
         let pg = s.snapshot.pg.iter().flat_map(|d| &d.chunks);
         for c in chunks.chain(pg) {
@@ -75,6 +86,12 @@ pub fn prune(repo: &Repository, progress: &dyn Progress) -> Result<PruneReport> 
         }
     }
     let index = repo.load_index()?;
+    if let Some((key, e)) = index.unreadable.first() {
+        return Err(BackupError::Integrity(format!(
+            "{} unreadable index files ({key}: {e}); nothing was deleted — run `nodewarden repair index` first",
+            index.unreadable.len()
+        )));
+    }
     for id in &used {
         if !index.chunks.contains_key(id) {
             return Err(BackupError::Integrity(format!(
@@ -160,12 +177,19 @@ pub fn prune(repo: &Repository, progress: &dyn Progress) -> Result<PruneReport> 
         .map(String::as_str)
         .chain(new_index.packs.iter().map(|p| p.id.as_str()))
         .collect();
-    let orphans: Vec<String> = repo
-        .list("packs/")?
-        .into_iter()
-        .filter(|m| !indexed.contains(m.key.rsplit('/').next().unwrap_or("")))
-        .map(|m| m.key)
-        .collect();
+    let mut orphans = Vec::new();
+    for m in repo.list("packs/")? {
+        let id = m.key.rsplit('/').next().unwrap_or("");
+        if m.key != pack_key(id) || !is_id(id) {
+            // Not a pack of ours: not ours to delete either.
+            progress.note(&format!(
+                "leaving {} alone: not a pack",
+                m.key.escape_debug()
+            ));
+        } else if !indexed.contains(id) {
+            orphans.push(m.key);
+        }
+    }
     // Nothing to do: leave the repository untouched.
     if obsolete.is_empty() && orphans.is_empty() && index.files.len() <= 1 {
         return Ok(report);

@@ -6,15 +6,22 @@
 //! `download`: concurrent workers fetching each pack in few range reads and writing every
 //! chunk at its offsets). The staging dir is named after the snapshot, and a journal next
 //! to it lists finished packs, so re-running an interrupted restore downloads the rest only.
+//! The journal's first line names the snapshot in full: a staging dir is resumed only for
+//! the very snapshot that started it, and is otherwise started afresh.
+//!
+//! Nothing in the staging dir is reached through a symlink (`beneath`): links are created
+//! as stored, like tar does, and never followed while restoring.
+mod beneath;
 mod download;
 mod plan;
 
-use std::fs::{self, File, FileTimes, OpenOptions};
+use std::fs::{self, File, FileTimes};
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
+use self::beneath::Root;
 use self::download::{Fetch, Fetched, Journal, Pending};
 use self::plan::PackPlan;
 use crate::error::{BackupError, Result};
@@ -38,6 +45,9 @@ pub struct RestoreOptions {
     /// Packs downloaded at the same time; default: `threads` if set, else the CPU count or
     /// the store's connection count, whichever is larger.
     pub connections: Option<usize>,
+    /// Restore setuid, setgid and sticky bits as stored (they are dropped otherwise: a
+    /// snapshot from someone else must not plant a setuid binary).
+    pub keep_setid: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -54,39 +64,40 @@ pub struct RestoreReport {
     pub seconds: f64,
 }
 
-/// Ends every error after which the staging dir and its journal are kept.
-const RESUME_HINT: &str = "; re-run the same restore to resume";
-
-/// Refuses absolute paths, `..`, and symlinks that point outside the restored tree.
+/// Refuses absolute paths, `.`/`..` components, NUL bytes and symlinks without a target.
+/// Where a symlink points is not checked: it is recreated as stored and never followed
+/// while restoring, so a link out of the tree (a keystore shared by several nodes) comes
+/// back as it was.
 pub fn check_entry(e: &Entry) -> Result<()> {
     let bad = |why: &str| {
         Err(BackupError::Integrity(format!(
             "manifest entry `{}`: {why}; refusing the snapshot",
-            e.path
+            e.path.escape_debug()
         )))
     };
     let p = Path::new(&e.path);
-    if e.path.is_empty() || !p.components().all(|c| matches!(c, Component::Normal(_))) {
+    if e.path.is_empty()
+        || e.path.contains('\0')
+        || !p.components().all(|c| matches!(c, Component::Normal(_)))
+    {
         return bad("not a plain relative path (absolute, `.` or `..`)");
     }
-    if let Some(t) = &e.target {
-        let t = Path::new(t);
-        if t.is_absolute() {
-            return bad("symlink to an absolute path");
-        }
-        let mut depth = p.components().count() as i64 - 1;
-        for c in t.components() {
-            match c {
-                Component::Normal(_) => depth += 1,
-                Component::CurDir => {}
-                _ => depth -= 1,
-            }
-            if depth < 0 {
-                return bad("symlink escaping the target");
-            }
+    if e.kind == EntryKind::Symlink {
+        match link_target(e) {
+            Some(t) if !t.is_empty() && !t.contains(&0) => {}
+            _ => return bad("symlink without a usable target"),
         }
     }
     Ok(())
+}
+
+/// A symlink's target as bytes (`target_hex` holds one that is not UTF-8).
+pub fn link_target(e: &Entry) -> Option<Vec<u8>> {
+    match (&e.target, &e.target_hex) {
+        (Some(t), None) => Some(t.as_bytes().to_vec()),
+        (None, Some(h)) => unhex(h),
+        _ => None,
+    }
 }
 
 pub fn restore(
@@ -103,15 +114,19 @@ pub fn restore(
         check_entry(e)?;
     }
     let index = repo.load_index()?;
+    crate::backup::note_unreadable(&index, progress);
     let files: Vec<&Entry> = tree.iter().filter(|e| e.kind == EntryKind::File).collect();
     let mut packs = plan::build(&index, &files)?;
     let target = absolute(target)?;
     let parent = target
         .parent()
-        .ok_or_else(|| BackupError::Input("--target must not be /".into()))?;
+        .ok_or_else(|| BackupError::Input("the restore target must not be /".into()))?;
     fs::create_dir_all(parent).map_err(|e| BackupError::io(parent, e))?;
     let name = target.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
-        BackupError::Input(format!("--target {}: no usable name", target.display()))
+        BackupError::Input(format!(
+            "restore target {}: no usable name",
+            target.display()
+        ))
     })?;
     // Named after the snapshot, so that running the same restore again finds its work.
     let stem = format!(
@@ -131,7 +146,7 @@ pub fn restore(
         opts,
         progress,
     };
-    let written = stage.write(&mut packs).map_err(resumable)?;
+    let written = stage.write(&snap.id, &mut packs).map_err(resumable)?;
     let tag = hex(&crate::crypto::random::<4>());
     let swapped = swap(
         &staging,
@@ -159,17 +174,14 @@ pub fn restore(
 /// Store and disk errors are worth a retry, which resumes; damage and bad input are not.
 fn resumable(e: BackupError) -> BackupError {
     match e {
-        BackupError::Io { path, message } => BackupError::Io {
-            path,
-            message: message + RESUME_HINT,
-        },
-        BackupError::Store(s) => BackupError::Other(format!("{s}{RESUME_HINT}")),
+        e @ (BackupError::Io { .. } | BackupError::Store(_)) => BackupError::Resumable(Box::new(e)),
         e => e,
     }
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
-    std::path::absolute(p).map_err(|e| BackupError::Input(format!("--target {}: {e}", p.display())))
+    std::path::absolute(p)
+        .map_err(|e| BackupError::Input(format!("restore target {}: {e}", p.display())))
 }
 
 /// Everything `write` needs to fill the staging dir.
@@ -193,14 +205,25 @@ struct Written {
 }
 
 impl Stage<'_> {
-    fn write(&self, packs: &mut [PackPlan]) -> Result<Written> {
+    fn write(&self, snapshot_id: &str, packs: &mut [PackPlan]) -> Result<Written> {
         let staging = self.staging;
-        let resuming = staging.is_dir() && self.journal.is_file();
+        let resumed = match fs::symlink_metadata(staging) {
+            Ok(m) if m.is_dir() && self.journal.is_file() => {
+                Journal::resume(self.journal, snapshot_id)?
+            }
+            _ => None,
+        };
+        let resuming = resumed.is_some();
         if !resuming {
-            // Without its journal a staging dir says nothing about what it holds.
+            // Without its journal, or with one naming another snapshot, a staging dir says
+            // nothing trustworthy about what it holds: start afresh.
             remove_file_if_present(self.journal)?;
-            if fs::symlink_metadata(staging).is_ok() {
-                fs::remove_dir_all(staging).map_err(|e| BackupError::io(staging, e))?;
+            match fs::symlink_metadata(staging) {
+                Ok(m) if m.is_dir() => {
+                    fs::remove_dir_all(staging).map_err(|e| BackupError::io(staging, e))?
+                }
+                Ok(_) => remove_file_if_present(staging)?,
+                Err(_) => {}
             }
             // Private until swapped in: wallets and keys must not be readable on the way
             // (the snapshot does not record the root's mode; node data dirs are normally 0700).
@@ -209,34 +232,40 @@ impl Stage<'_> {
                 .create(staging)
                 .map_err(|e| BackupError::io(staging, e))?;
         }
-        let dirs: Vec<PathBuf> = self
+        let root = Root::open(staging)?;
+        let dirs: Vec<&Path> = self
             .tree
             .iter()
             .filter(|e| e.kind == EntryKind::Dir)
-            .map(|e| staging.join(&e.path))
+            .map(|e| Path::new(&e.path))
             .collect();
         for p in &dirs {
-            fs::create_dir_all(p).map_err(|err| BackupError::io(p, err))?;
+            root.create_dir_all(p)?;
             if resuming {
                 // Writable again in case the resumed run had set the final modes.
-                fs::set_permissions(p, fs::Permissions::from_mode(0o700))
-                    .map_err(|err| BackupError::io(p, err))?;
+                root.open_dir(p)?
+                    .set_permissions(fs::Permissions::from_mode(0o700))
+                    .map_err(|err| BackupError::io(staging.join(p), err))?;
             }
         }
-        let paths: Vec<PathBuf> = self.files.iter().map(|e| staging.join(&e.path)).collect();
+        let paths: Vec<PathBuf> = self.files.iter().map(|e| PathBuf::from(&e.path)).collect();
         for (e, p) in self.files.iter().zip(&paths) {
-            create_file(p, e.size)?;
+            root.open_file(p, true)?
+                .set_len(e.size)
+                .map_err(|err| BackupError::io(staging.join(p), err))?;
         }
-        let (journal, done) = if resuming {
-            Journal::resume(self.journal)?
-        } else {
-            // A journal line claims that data is durable, the files' names included.
-            for p in dirs.iter().map(PathBuf::as_path).chain([staging]) {
-                sync_dir(p)?;
+        let (journal, done) = match resumed {
+            Some(r) => r,
+            None => {
+                // A journal line claims that data is durable, the files' names included.
+                for p in &dirs {
+                    sync_file(&root.open_dir(p)?, &staging.join(p))?;
+                }
+                sync_file(&root.root_file()?, staging)?;
+                let j = Journal::create(self.journal, snapshot_id)?;
+                sync_parent(self.journal)?;
+                (j, Default::default())
             }
-            let j = Journal::create(self.journal)?;
-            sync_parent(self.journal)?;
-            (j, Default::default())
         };
         self.progress
             .phase("restore", Some(self.files.iter().map(|e| e.size).sum()));
@@ -254,7 +283,7 @@ impl Stage<'_> {
         let threads = self.opts.threads.unwrap_or(cpus).max(1);
         // Files a resumed run finds complete would be compared for nothing.
         let (reused, pending) = if self.opts.delta && !resuming {
-            plan::delta(self, &paths, packs, threads)?
+            plan::delta(self, &root, &paths, packs, threads)?
         } else {
             (0, Pending::default())
         };
@@ -264,6 +293,7 @@ impl Stage<'_> {
             index: self.index,
             packs,
             files: self.files,
+            root: &root,
             paths: &paths,
             progress: self.progress,
         };
@@ -276,7 +306,7 @@ impl Stage<'_> {
             .unwrap_or_else(|| cpus.max(self.repo.store().parallelism()))
             .max(1);
         let fetched = fetch.run(&todo, connections, journal, pending)?;
-        self.finish(&paths)?;
+        self.finish(&root, &paths)?;
         Ok(Written {
             reused,
             resumed,
@@ -286,54 +316,24 @@ impl Stage<'_> {
 
     /// Metadata once every chunk is written (a later write would move the mtime again),
     /// then everything made durable.
-    fn finish(&self, paths: &[PathBuf]) -> Result<()> {
+    fn finish(&self, root: &Root, paths: &[PathBuf]) -> Result<()> {
+        let keep = self.opts.keep_setid;
         for (e, p) in self.files.iter().zip(paths) {
-            OpenOptions::new()
-                .write(true)
-                .open(p)
-                .and_then(|f| {
-                    f.set_permissions(fs::Permissions::from_mode(e.mode))?;
-                    f.set_times(FileTimes::new().set_modified(mtime_of(e)))?;
-                    f.sync_all()
-                })
-                .map_err(|err| BackupError::io(p, err))?;
+            let f = root.open_file(p, false)?;
+            set_meta(&f, e, keep).map_err(|err| BackupError::io(self.staging.join(p), err))?;
         }
         for e in self.tree.iter().filter(|e| e.kind == EntryKind::Symlink) {
-            let p = self.staging.join(&e.path);
-            // A resumed run may find the link made by the run it resumes.
-            remove_file_if_present(&p)?;
-            std::os::unix::fs::symlink(e.target.as_deref().unwrap_or(""), &p)
-                .map_err(|err| BackupError::io(&p, err))?;
+            let target = link_target(e).unwrap_or_default();
+            root.symlink(Path::new(&e.path), &target)?;
         }
         // Directory modes and times last (deepest first), after their contents are in place.
         for e in self.tree.iter().rev().filter(|e| e.kind == EntryKind::Dir) {
-            let p = self.staging.join(&e.path);
-            set_meta(&p, e)?;
-            sync_dir(&p)?;
+            let f = root.open_dir(Path::new(&e.path))?;
+            set_meta(&f, e, keep)
+                .map_err(|err| BackupError::io(self.staging.join(&e.path), err))?;
         }
-        sync_dir(self.staging)
+        sync_file(&root.root_file()?, self.staging)
     }
-}
-
-/// Creates the file at its final size, or keeps what an interrupted run wrote into it.
-fn create_file(path: &Path, size: u64) -> Result<()> {
-    let open = || {
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-    };
-    let f = match open() {
-        // A resumed run that had got as far as setting final (read-only) modes.
-        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
-            fs::set_permissions(path, fs::Permissions::from_mode(0o600)).and_then(|()| open())
-        }
-        r => r,
-    };
-    f.and_then(|f| f.set_len(size))
-        .map_err(|e| BackupError::io(path, e))
 }
 
 fn remove_file_if_present(p: &Path) -> Result<()> {
@@ -343,10 +343,8 @@ fn remove_file_if_present(p: &Path) -> Result<()> {
     }
 }
 
-fn sync_dir(p: &Path) -> Result<()> {
-    File::open(p)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| BackupError::io(p, e))
+fn sync_file(f: &File, p: &Path) -> Result<()> {
+    f.sync_all().map_err(|e| BackupError::io(p, e))
 }
 
 fn mtime_of(e: &Entry) -> std::time::SystemTime {
@@ -357,12 +355,17 @@ fn mtime_of(e: &Entry) -> std::time::SystemTime {
     }
 }
 
-fn set_meta(path: &Path, e: &Entry) -> Result<()> {
-    fs::set_permissions(path, fs::Permissions::from_mode(e.mode))
-        .map_err(|err| BackupError::io(path, err))?;
-    File::open(path)
-        .and_then(|f| f.set_times(FileTimes::new().set_modified(mtime_of(e))))
-        .map_err(|err| BackupError::io(path, err))
+/// Mode (without setuid/setgid/sticky unless `keep_setid`), mtime, fsync — on the open
+/// file, never through its path.
+fn set_meta(f: &File, e: &Entry, keep_setid: bool) -> std::io::Result<()> {
+    let mode = if keep_setid {
+        e.mode & 0o7777
+    } else {
+        e.mode & 0o777
+    };
+    f.set_permissions(fs::Permissions::from_mode(mode))?;
+    f.set_times(FileTimes::new().set_modified(mtime_of(e)))?;
+    f.sync_all()
 }
 
 /// target → aside, staging → target; with a service, stop before and start after, and roll
@@ -397,7 +400,7 @@ fn swap(
             let _ = fs::rename(aside, target);
             let _ = sync_parent(target);
             let _ = s.start();
-            return Err(BackupError::Other(format!(
+            return Err(BackupError::Service(format!(
                 "the node did not start on the restored data ({e}); rolled back to the previous {} (restored copy kept at {})",
                 target.display(),
                 failed.display()

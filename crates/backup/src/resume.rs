@@ -12,6 +12,7 @@ use crate::repo::{Index, Repository};
 
 /// Enough for the header of a pack of a few hundred blobs in one request.
 const TAIL: u64 = 64 << 10;
+const MAX_HEADER: u64 = 64 << 20;
 
 /// Indexes every stored pack that no index names; returns how many were adopted.
 pub fn adopt_orphans(repo: &Repository, index: &mut Index, progress: &dyn Progress) -> Result<u64> {
@@ -21,7 +22,7 @@ pub fn adopt_orphans(repo: &Repository, index: &mut Index, progress: &dyn Progre
         .into_iter()
         .filter(|m| {
             let id = m.key.rsplit('/').next().unwrap_or("");
-            !known.contains(id)
+            !known.contains(id) && is_id(id) && m.key == pack_key(id)
         })
         .collect();
     if orphans.is_empty() {
@@ -57,7 +58,7 @@ pub fn adopt_orphans(repo: &Repository, index: &mut Index, progress: &dyn Progre
 }
 
 /// The blob list of a stored pack, checked against the pack's id.
-fn header(repo: &Repository, key: &str, size: u64) -> Result<Vec<BlobEntry>> {
+pub(crate) fn header(repo: &Repository, key: &str, size: u64) -> Result<Vec<BlobEntry>> {
     let bad = |why: &str| BackupError::Integrity(format!("{key}: {why}"));
     if size < (PACK_MAGIC.len() + 4) as u64 {
         return Err(bad("too short for a pack"));
@@ -65,8 +66,12 @@ fn header(repo: &Repository, key: &str, size: u64) -> Result<Vec<BlobEntry>> {
     let tail_len = size.min(TAIL);
     let tail = repo.get_range(key, size - tail_len, tail_len)?;
     let n = tail.len();
+    if n < 4 {
+        return Err(bad("too short for a pack"));
+    }
     let hlen = u32::from_le_bytes(tail[n - 4..].try_into().expect("4 bytes")) as u64;
-    if hlen + 4 + PACK_MAGIC.len() as u64 > size {
+    // A header lists blobs of at most `pack_size` (1 GiB) bytes: tens of MiB at most.
+    if hlen + 4 + PACK_MAGIC.len() as u64 > size || hlen > MAX_HEADER {
         return Err(bad("header length points outside the pack"));
     }
     let sealed = if hlen + 4 <= tail_len {
@@ -78,11 +83,16 @@ fn header(repo: &Repository, key: &str, size: u64) -> Result<Vec<BlobEntry>> {
     if crate::pack::pack_id(&sealed) != id {
         return Err(bad("header does not match the pack's name"));
     }
-    let plain = repo.keys.open(&sealed, key)?;
+    let plain = repo.keys.open_header(&sealed, key)?;
     let blobs: Vec<BlobEntry> =
         serde_json::from_slice(&plain).map_err(|e| bad(&format!("header: {e}")))?;
-    if blobs.iter().any(|b| b.offset + b.length > size) {
-        return Err(bad("a blob lies outside the pack"));
-    }
-    Ok(blobs)
+    let file = IndexFile {
+        packs: vec![IndexPack {
+            id: id.to_string(),
+            size,
+            blobs,
+        }],
+    };
+    Index::check(key, &file)?;
+    Ok(file.packs.into_iter().flat_map(|p| p.blobs).collect())
 }

@@ -41,14 +41,14 @@ impl NodeService {
                 c
             }
         };
-        let out = cmd
+        let out = crate::child::scrub(&mut cmd)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .output()
-            .map_err(|e| BackupError::Other(format!("node `{}`: {what}: {e}", self.node.name)))?;
+            .map_err(|e| BackupError::Process(format!("node `{}`: {what}: {e}", self.node.name)))?;
         if !out.status.success() {
-            return Err(BackupError::Other(format!(
+            return Err(BackupError::Process(format!(
                 "node `{}`: the {what} command failed ({}): {}",
                 self.node.name,
                 out.status,
@@ -68,11 +68,11 @@ impl NodeService {
         let timeout = self.node.timeout.unwrap_or(Duration::from_secs(5));
         let client = nodewarden_rpc::connect(&self.node.name, self.node.kind, &url, timeout)
             .await
-            .map_err(|e| BackupError::Other(e.to_string()))?;
+            .map_err(|e| BackupError::Service(e.to_string()))?;
         let st = client
             .status()
             .await
-            .map_err(|e| BackupError::Other(e.to_string()))?;
+            .map_err(|e| BackupError::Service(e.to_string()))?;
         let hash = st.head.as_ref().map(|h| h.hash.clone());
         Ok((st.head.map(|h| h.height).or(st.current), hash))
     }
@@ -87,12 +87,12 @@ impl NodeService {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| BackupError::Other(e.to_string()))?;
+            .map_err(|e| BackupError::Service(e.to_string()))?;
         loop {
             match rt.block_on(self.head()) {
                 Ok(_) => return Ok(()),
                 Err(e) if Instant::now() > deadline => {
-                    return Err(BackupError::Other(format!(
+                    return Err(BackupError::Service(format!(
                         "node `{}` did not answer within {:?} after start: {e}",
                         self.node.name, self.start_timeout
                     )));

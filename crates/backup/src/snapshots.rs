@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::error::{BackupError, Result};
 use crate::format::*;
+use crate::progress::Progress;
 use crate::repo::Repository;
 
 /// A snapshot as listed: its id, its parsed body and whether (and by whom) it is signed.
@@ -45,7 +46,7 @@ impl Listed {
         let s = &self.snapshot;
         Summary {
             id: self.id.clone(),
-            short_id: self.id[..8].to_string(),
+            short_id: self.id.get(..8).unwrap_or(&self.id).to_string(),
             name: self.name(),
             time: s.time.clone(),
             node: s.node.clone(),
@@ -70,16 +71,18 @@ pub fn display_name(s: &Snapshot, time: &DateTime<Utc>) -> String {
         .as_deref()
         .map(|h| h.trim_start_matches("0x"))
         .unwrap_or("");
-    let hash8 = if hash.len() >= 8 {
-        &hash[..8]
-    } else {
-        "00000000"
+    let hash8 = hash.get(..8).unwrap_or("00000000");
+    // Names reach terminals: a crafted snapshot must not smuggle escape sequences there.
+    let clean = |t: &str| -> String {
+        t.chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect()
     };
     format!(
         "{}-h{}-{}-{}",
-        s.node,
+        clean(&s.node),
         s.height.unwrap_or(0),
-        hash8,
+        clean(hash8),
         time.format("%Y%m%dT%H%M%SZ")
     )
 }
@@ -90,25 +93,69 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>> {
         .map_err(|e| BackupError::Input(format!("time `{s}` is not RFC 3339 ({e})")))
 }
 
-/// Every snapshot, oldest first (ties broken by id so the order is stable).
-pub fn list(repo: &Repository) -> Result<Vec<Listed>> {
+/// A snapshot object that could not be read: its key and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreadable {
+    pub key: String,
+    pub error: String,
+}
+
+/// Every readable snapshot, oldest first (ties broken by id so the order is stable), and
+/// every unreadable one: one damaged object must not hide the others. Store errors (the
+/// network, permissions) still fail the whole listing: they say nothing about damage.
+pub fn scan(repo: &Repository) -> Result<(Vec<Listed>, Vec<Unreadable>)> {
     let mut out = Vec::new();
+    let mut bad = Vec::new();
     for meta in repo.list("snapshots/")? {
-        let id = meta.key.trim_start_matches("snapshots/").to_string();
-        let file: SnapshotFile = repo.load(&meta.key)?;
-        let snapshot: Snapshot = serde_json::from_str(&file.body)
-            .map_err(|e| BackupError::Integrity(format!("{}: {e}", meta.key)))?;
-        let time = parse_time(&snapshot.time)
-            .map_err(|e| BackupError::Integrity(format!("{}: {e}", meta.key)))?;
-        out.push(Listed {
-            id,
-            snapshot,
-            file,
-            time,
-        });
+        // Not one of ours (an S3 folder marker, a stray file): never fetched, which could
+        // fail the whole listing on a key the store refuses.
+        if !is_id(meta.key.trim_start_matches("snapshots/")) {
+            bad.push(Unreadable {
+                error: format!("{}: not a snapshot object name", meta.key.escape_debug()),
+                key: meta.key,
+            });
+            continue;
+        }
+        let raw = repo.get(&meta.key)?;
+        match read_one(repo, &meta.key, &raw) {
+            Ok(l) => out.push(l),
+            Err(e) => bad.push(Unreadable {
+                key: meta.key,
+                error: e.to_string(),
+            }),
+        }
     }
     out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
-    Ok(out)
+    Ok((out, bad))
+}
+
+/// One snapshot object, checked against its name.
+pub fn read_one(repo: &Repository, key: &str, raw: &[u8]) -> Result<Listed> {
+    let file: SnapshotFile = repo.decode(key, raw)?;
+    let snapshot: Snapshot = serde_json::from_str(&file.body)
+        .map_err(|e| BackupError::Integrity(format!("{key}: {e}")))?;
+    let time =
+        parse_time(&snapshot.time).map_err(|e| BackupError::Integrity(format!("{key}: {e}")))?;
+    Ok(Listed {
+        id: key.trim_start_matches("snapshots/").to_string(),
+        snapshot,
+        file,
+        time,
+    })
+}
+
+/// The readable snapshots; each unreadable one is named through `progress`.
+pub fn list_noting(repo: &Repository, progress: &dyn Progress) -> Result<Vec<Listed>> {
+    let (good, bad) = scan(repo)?;
+    for b in &bad {
+        progress.note(&format!("skipping unreadable {}: {}", b.key, b.error));
+    }
+    Ok(good)
+}
+
+/// The readable snapshots, oldest first (see [`scan`] for the unreadable ones).
+pub fn list(repo: &Repository) -> Result<Vec<Listed>> {
+    Ok(scan(repo)?.0)
 }
 
 /// By full id, unique id prefix, display name, or `latest`.
@@ -169,23 +216,41 @@ pub fn sign(body: &str, key: &SigningKey) -> SignatureBlock {
     }
 }
 
-/// Refuses an unsigned snapshot, one signed by another key, or a bad signature.
-pub fn check_trusted(l: &Listed, trusted_hex: &str) -> Result<()> {
+/// Refuses an unsigned snapshot, one signed by another key, a bad signature, or a signed
+/// snapshot made for another repository (replayed into this one). Snapshots that predate
+/// the binding (no `repository` in the body) pass only in a v1 or migrated repository.
+pub fn check_trusted(repo: &Repository, l: &Listed, trusted_hex: &str) -> Result<()> {
+    check_signature(l, trusted_hex)?;
+    let name = l.name();
+    match &l.snapshot.repository {
+        Some(f) if f == repo.config.family() => Ok(()),
+        Some(f) => Err(BackupError::Input(format!(
+            "snapshot {name} was signed for repository {f}, not this one ({}); refusing a replayed snapshot",
+            repo.config.family()
+        ))),
+        None if repo.config.version < 2 || repo.config.migrated_from.is_some() => Ok(()),
+        None => Err(BackupError::Input(format!(
+            "snapshot {name} is signed but does not name its repository; refusing it in a v2 repository"
+        ))),
+    }
+}
+
+fn check_signature(l: &Listed, trusted_hex: &str) -> Result<()> {
     let trusted: [u8; 32] = unhex(trusted_hex)
         .and_then(|v| v.try_into().ok())
         .ok_or_else(|| {
             BackupError::Input(format!(
-                "--trust `{trusted_hex}`: expected an ed25519 public key as 64 hex digits"
+                "trusted key `{trusted_hex}`: expected an ed25519 public key as 64 hex digits"
             ))
         })?;
     let name = l.name();
     let Some(sig) = &l.file.signature else {
         return Err(BackupError::Input(format!(
-            "snapshot {name} is not signed; refusing it under --trust"
+            "snapshot {name} is not signed; refusing it (a trusted signer was required)"
         )));
     };
     let key = VerifyingKey::from_bytes(&trusted)
-        .map_err(|e| BackupError::Input(format!("--trust: {e}")))?;
+        .map_err(|e| BackupError::Input(format!("trusted key: {e}")))?;
     if sig.algorithm != "ed25519" || unhex(&sig.public_key).as_deref() != Some(&trusted[..]) {
         return Err(BackupError::Input(format!(
             "snapshot {name} is signed by {}, not by the trusted key",

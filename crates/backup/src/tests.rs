@@ -1,4 +1,9 @@
 //! Engine tests on real directories and a real local repository.
+mod attack_config;
+mod attack_objects;
+mod attack_restore;
+mod fuzz;
+mod fuzz_restore;
 mod harness;
 mod policy;
 mod repo_ops;

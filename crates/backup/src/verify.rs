@@ -44,9 +44,16 @@ pub fn verify(
     progress: &dyn Progress,
 ) -> Result<VerifyReport> {
     let mut r = VerifyReport::default();
-    let all = snapshots::list(repo)?;
+    // Every snapshot and index object is opened and checked against its name here.
+    let (all, unreadable) = snapshots::scan(repo)?;
     let index = repo.load_index()?;
-    r.snapshots = all.len();
+    for u in &unreadable {
+        r.problems.push(u.error.clone());
+    }
+    for (_, e) in &index.unreadable {
+        r.problems.push(e.clone());
+    }
+    r.snapshots = all.len() + unreadable.len();
     r.packs = index.packs.len();
     r.chunks = index.chunks.len();
     let present: HashMap<String, u64> = repo
@@ -57,7 +64,7 @@ pub fn verify(
     let mut bad: HashSet<Id> = HashSet::new();
     let mut max_end = vec![0u64; index.packs.len()];
     for loc in index.chunks.values() {
-        let end = loc.offset + loc.length as u64;
+        let end = loc.offset.saturating_add(loc.length as u64);
         max_end[loc.pack as usize] = max_end[loc.pack as usize].max(end);
     }
     let mut bad_packs = HashSet::new();
@@ -212,8 +219,9 @@ fn check_pack(
         problems.push(format!("pack {name}: content does not match its id"));
     }
     for &(id, off, len) in blobs {
-        let slice = data
-            .get(off as usize..(off + len as u64) as usize)
+        let slice = usize::try_from(off)
+            .ok()
+            .and_then(|o| data.get(o..o.checked_add(len as usize)?))
             .unwrap_or(&[]);
         if let Err(e) = repo.open_blob_into(id, slice, &place, buf) {
             problems.push(e.to_string());

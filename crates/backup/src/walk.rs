@@ -1,4 +1,5 @@
 //! Reading a directory tree into manifest entries.
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -67,14 +68,22 @@ pub fn walk(root: &Path, sel: &Selection) -> Result<(Vec<Entry>, Vec<String>)> {
                 Err(e) => return Err(BackupError::io(&path, e)),
             };
             let ft = m.file_type();
-            let (kind, target) = if ft.is_dir() {
+            let (kind, target, target_hex) = if ft.is_dir() {
                 stack.push(rel_path.clone());
-                (EntryKind::Dir, None)
+                (EntryKind::Dir, None, None)
             } else if ft.is_file() {
-                (EntryKind::File, None)
+                (EntryKind::File, None, None)
             } else if ft.is_symlink() {
                 let t = std::fs::read_link(&path).map_err(|e| BackupError::io(&path, e))?;
-                (EntryKind::Symlink, Some(t.to_string_lossy().into_owned()))
+                // Link targets are bytes: one that is not UTF-8 is kept exactly, as hex.
+                match t.into_os_string().into_string() {
+                    Ok(s) => (EntryKind::Symlink, Some(s), None),
+                    Err(raw) => (
+                        EntryKind::Symlink,
+                        None,
+                        Some(crate::format::hex(raw.as_bytes())),
+                    ),
+                }
             } else {
                 skipped.push(rel);
                 continue;
@@ -87,6 +96,7 @@ pub fn walk(root: &Path, sel: &Selection) -> Result<(Vec<Entry>, Vec<String>)> {
                 mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
                 inode: m.ino(),
                 target,
+                target_hex,
                 chunks: Vec::new(),
             });
         }

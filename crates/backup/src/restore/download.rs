@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use super::beneath::Root;
 use super::plan::{Dest, PackPlan};
 use crate::crypto::Id;
 use crate::error::{BackupError, Result};
@@ -33,32 +34,46 @@ pub(super) struct Journal {
     path: PathBuf,
 }
 
+/// The journal's first line: binds the staging dir to one snapshot, in full.
+fn header(snapshot_id: &str) -> String {
+    format!("nodewarden restore journal v2 snapshot {snapshot_id}\n")
+}
+
 impl Journal {
-    pub fn create(path: &Path) -> Result<Journal> {
+    pub fn create(path: &Path, snapshot_id: &str) -> Result<Journal> {
         let file = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)
             .map_err(|e| BackupError::io(path, e))?;
-        Ok(Journal {
+        let mut j = Journal {
             file,
             path: path.to_path_buf(),
-        })
+        };
+        j.append(&header(snapshot_id))?;
+        Ok(j)
     }
 
-    /// Opens a journal left by an interrupted restore and returns its lines. A torn last
-    /// line (killed mid-append) is cut off so that the next append starts a fresh line.
-    pub fn resume(path: &Path) -> Result<(Journal, HashSet<String>)> {
+    /// Opens a journal left by an interrupted restore of `snapshot_id` and returns its
+    /// lines; `None` when it belongs to another snapshot (or predates the binding), whose
+    /// staging dir must then not be trusted. A torn last line (killed mid-append) is cut
+    /// off so that the next append starts a fresh line.
+    pub fn resume(path: &Path, snapshot_id: &str) -> Result<Option<(Journal, HashSet<String>)>> {
         let io = |e| BackupError::io(path, e);
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)
             .map_err(io)?;
         let mut text = Vec::new();
         file.read_to_end(&mut text).map_err(io)?;
+        if !text.starts_with(header(snapshot_id).as_bytes()) {
+            return Ok(None);
+        }
         let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         if whole < text.len() {
             file.set_len(whole as u64).map_err(io)?;
@@ -67,13 +82,13 @@ impl Journal {
             .lines()
             .map(str::to_string)
             .collect();
-        Ok((
+        Ok(Some((
             Journal {
                 file,
                 path: path.to_path_buf(),
             },
             lines,
-        ))
+        )))
     }
 
     fn append(&mut self, text: &str) -> Result<()> {
@@ -89,7 +104,8 @@ pub(super) struct Fetch<'a> {
     pub index: &'a Index,
     pub packs: &'a [PackPlan],
     pub files: &'a [&'a crate::format::Entry],
-    /// Where each file is written (in the staging dir).
+    /// The staging dir, and each file's path in it.
+    pub root: &'a Root,
     pub paths: &'a [PathBuf],
     pub progress: &'a dyn Progress,
 }
@@ -205,10 +221,7 @@ impl Fetch<'_> {
                     let f = match &mut open {
                         Some((no, f)) if *no == d.file => f,
                         _ => {
-                            let f = OpenOptions::new()
-                                .write(true)
-                                .open(path)
-                                .map_err(|e| BackupError::io(path, e))?;
+                            let f = self.root.open_file(path, false)?;
                             &mut open.insert((d.file, f)).1
                         }
                     };
@@ -271,8 +284,9 @@ impl Fetch<'_> {
         }
         for &f in dirty.iter() {
             let path = &self.paths[f as usize];
-            File::open(path)
-                .and_then(|f| f.sync_data())
+            self.root
+                .open_file(path, false)?
+                .sync_data()
                 .map_err(|e| BackupError::io(path, e))?;
         }
         dirty.clear();

@@ -1,7 +1,7 @@
 //! What a restore downloads: every chunk of every file, deduplicated and grouped by the
 //! pack that holds it (`crate::fetch` cuts a pack's list into few range reads).
 use std::collections::{HashMap, HashSet};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -119,6 +119,7 @@ fn locate(index: &Index, e: &Entry, c: &str) -> Result<(Id, Loc)> {
 /// as done, so that a resumed restore skips them too).
 pub(super) fn delta(
     stage: &super::Stage,
+    root: &super::beneath::Root,
     paths: &[PathBuf],
     packs: &mut [PackPlan],
     threads: usize,
@@ -158,12 +159,7 @@ pub(super) fn delta(
                                 let path = &paths[no];
                                 let f = match &mut out {
                                     Some(f) => f,
-                                    None => out.insert(
-                                        OpenOptions::new()
-                                            .write(true)
-                                            .open(path)
-                                            .map_err(|err| BackupError::io(path, err))?,
-                                    ),
+                                    None => out.insert(root.open_file(path, false)?),
                                 };
                                 f.write_all_at(&buf, offset)
                                     .map_err(|err| BackupError::io(path, err))?;

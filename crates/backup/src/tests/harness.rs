@@ -166,3 +166,60 @@ pub fn assert_same(a: &Path, b: &Path) {
         assert!(va.3 == vb.3, "{k}: content differs");
     }
 }
+
+/// Records notes, for asserting what the operator is told.
+#[derive(Default)]
+pub struct Notes(pub std::sync::Mutex<Vec<String>>);
+
+impl Progress for Notes {
+    fn note(&self, message: &str) {
+        self.0.lock().unwrap().push(message.to_string());
+    }
+}
+
+impl Notes {
+    pub fn all(&self) -> String {
+        self.0.lock().unwrap().join("\n")
+    }
+}
+
+impl Fixture {
+    /// The repository's files, for attacks that edit them as an attacker would.
+    pub fn object(&self, key: &str) -> std::path::PathBuf {
+        self.path("repo").join(key)
+    }
+
+    pub fn keys_under(&self, prefix: &str) -> Vec<String> {
+        let mut out: Vec<String> = std::fs::read_dir(self.object(prefix))
+            .map(|rd| {
+                rd.map(|e| format!("{prefix}/{}", e.unwrap().file_name().to_string_lossy()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    pub fn edit_config(&self, f: impl FnOnce(&mut serde_json::Value)) {
+        let p = self.object("config");
+        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        f(&mut v);
+        std::fs::write(&p, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    }
+}
+
+impl Fixture {
+    /// A second repository in the same fixture.
+    pub fn init_other(&self, secret: Option<Secret>) -> Repository {
+        let store = Arc::new(LocalStore::new(self.path("repo-other")));
+        Repository::init(
+            store,
+            self.rt.handle().clone(),
+            InitOptions {
+                secret,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+}

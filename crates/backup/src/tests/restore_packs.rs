@@ -273,7 +273,8 @@ fn an_interrupted_restore_resumes_where_it_stopped() {
     let journal = f.path(&format!(".live.nodewarden-staging-{id16}.journal"));
     assert!(f.path(&format!(".live.nodewarden-staging-{id16}")).is_dir());
     let lines = std::fs::read_to_string(&journal).unwrap();
-    assert_eq!(lines.lines().count(), 4, "{lines}");
+    // A header binding it to the snapshot, then one line per finished pack.
+    assert_eq!(lines.lines().count(), 1 + 4, "{lines}");
     // Killed mid-append: a torn line is ignored.
     let mut torn = lines.clone();
     torn.push_str(&lines[..30]);
@@ -355,7 +356,7 @@ struct StopFailsOnce(std::cell::Cell<bool>);
 impl ServiceControl for StopFailsOnce {
     fn stop(&self) -> Result<()> {
         if self.0.replace(false) {
-            return Err(BackupError::Other("systemctl stop timed out".into()));
+            return Err(BackupError::Service("systemctl stop timed out".into()));
         }
         Ok(())
     }

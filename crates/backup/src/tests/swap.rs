@@ -21,7 +21,7 @@ impl ServiceControl for FakeNode {
         if self.starts_ok || self.starts.get() > 1 {
             Ok(())
         } else {
-            Err(BackupError::Other("node did not answer".into()))
+            Err(BackupError::Service("node did not answer".into()))
         }
     }
 }

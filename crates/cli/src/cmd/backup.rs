@@ -11,6 +11,7 @@ macro_rules! say {
 mod copy;
 mod maintain;
 mod make;
+mod repair;
 mod restore;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,12 @@ pub enum BackupCommand {
     Restore(restore::RestoreArgs),
     /// Copy snapshots between repositories (local → S3 and back), resumably.
     Copy(copy::CopyArgs),
+    /// Repair a damaged repository: rebuild the index, quarantine unreadable snapshots.
+    Repair(repair::RepairArgs),
+    /// Remove stale, future-dated or (with --all) every lock.
+    Unlock(repair::UnlockArgs),
+    /// Upgrade a format v1 repository to v2.
+    Migrate(repair::MigrateArgs),
 }
 
 pub async fn run(cmd: BackupCommand, config: Option<&Path>) -> CmdResult {
@@ -54,6 +61,9 @@ pub async fn run(cmd: BackupCommand, config: Option<&Path>) -> CmdResult {
         BackupCommand::Verify(a) => maintain::verify(a, config).await,
         BackupCommand::Restore(a) => restore::restore(a, config).await,
         BackupCommand::Copy(a) => copy::copy(a, config).await,
+        BackupCommand::Repair(a) => repair::repair(a, config).await,
+        BackupCommand::Unlock(a) => repair::unlock(a, config).await,
+        BackupCommand::Migrate(a) => repair::migrate(a, config).await,
     }
 }
 
@@ -157,7 +167,16 @@ impl RepoArgs {
                 .as_ref()
                 .and_then(|r| r.password_file.clone())
         });
-        Secret::from_sources(self.key_file.as_deref(), file.as_deref()).map_err(Failure::usage)
+        let secret = Secret::from_sources(self.key_file.as_deref(), file.as_deref())
+            .map_err(Failure::usage)?;
+        if let Some(s) = &secret {
+            s.note_weaknesses(
+                self.key_file.as_deref(),
+                file.as_deref(),
+                &crate::progress::ByteProgress::new(),
+            );
+        }
+        Ok(secret)
     }
 
     fn store(&self, config: &Config) -> Result<Arc<dyn nodewarden_store::Store>, Failure> {

@@ -3,6 +3,7 @@ mod support;
 
 mod anvil;
 mod backup;
+mod backup_attacks;
 mod backup_crash;
 mod backup_pg;
 mod backup_s3;

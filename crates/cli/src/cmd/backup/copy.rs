@@ -79,13 +79,16 @@ pub async fn copy(a: CopyArgs, config: Config) -> CmdResult {
     let (src_store, dst_store) = (open(&a.from, &from_remote)?, open(&a.to, &remote)?);
     let dst_secret = Secret::from_sources(a.key_file.as_deref(), a.password_file.as_deref())
         .map_err(Failure::usage)?;
-    let src_secret = if a.from_key_file.is_some() || a.from_password_file.is_some() {
-        Secret::from_sources(a.from_key_file.as_deref(), a.from_password_file.as_deref())
-            .map_err(Failure::usage)?
+    // A source secret only inherited from the destination is not a claim that the source
+    // is encrypted: a plain local source then opens without it.
+    let (src_secret, inherited) = if a.from_key_file.is_some() || a.from_password_file.is_some() {
+        let s = Secret::from_sources(a.from_key_file.as_deref(), a.from_password_file.as_deref())
+            .map_err(Failure::usage)?;
+        (s, false)
     } else {
         match std::env::var("NODEWARDEN_FROM_PASSWORD") {
-            Ok(p) if !p.is_empty() => Some(Secret::Passphrase(p)),
-            _ => dst_secret.clone(),
+            Ok(p) if !p.is_empty() => (Some(Secret::Passphrase(p)), false),
+            _ => (dst_secret.clone(), true),
         }
     };
     let rt = tokio::runtime::Handle::current();
@@ -93,6 +96,10 @@ pub async fn copy(a: CopyArgs, config: Config) -> CmdResult {
     let r = render.clone();
     let names = a.snapshots.clone();
     let out = blocking(move || {
+        let src_secret = match inherited && !src_store.is_remote() {
+            true if !Repository::is_encrypted(&src_store, &rt)? => None,
+            _ => src_secret,
+        };
         let src = Repository::open(src_store, rt.clone(), src_secret.as_ref())?;
         let created = !Repository::exists(&dst_store, &rt)?;
         let dst = if created {

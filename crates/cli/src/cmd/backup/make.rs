@@ -209,7 +209,10 @@ pub struct SnapshotsArgs {
 
 pub async fn snapshots(a: SnapshotsArgs, config: Config) -> CmdResult {
     let repo = a.repo.open(&config).await?;
-    let all = blocking(move || nodewarden_backup::list_snapshots(&repo)).await?;
+    let (all, unreadable) = blocking(move || nodewarden_backup::scan_snapshots(&repo)).await?;
+    for u in &unreadable {
+        eprintln!("warning: skipping unreadable {}: {}", u.key, u.error);
+    }
     let rows: Vec<_> = all.iter().map(|s| s.summary()).collect();
     if a.json {
         print_json(&rows)?;

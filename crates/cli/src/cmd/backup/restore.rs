@@ -20,9 +20,11 @@ Examples:
 
 The snapshot is written into a staging dir next to the target, every chunk checked, every
 file fsync'd, then swapped in with renames; the old dir is kept aside until that worked
-(with --node: until the node answers again; otherwise it is put back). Manifests with `..`,
-absolute paths or symlinks leaving the target are refused. An interrupted restore, run
-again with the same snapshot and target, continues where it stopped.")]
+(with --node: until the node answers again; otherwise it is put back). Manifests with `..`
+or absolute paths are refused; symlinks are recreated as stored (wherever they point) and
+never followed while restoring. Setuid, setgid and sticky bits are dropped unless
+--keep-setid. An interrupted restore, run again with the same snapshot and target,
+continues where it stopped.")]
 pub struct RestoreArgs {
     /// id, unique id prefix, name, or `latest`.
     pub snapshot: String,
@@ -34,6 +36,9 @@ pub struct RestoreArgs {
     /// Reuse the parts of files already at the target that match.
     #[arg(long)]
     pub delta: bool,
+    /// Restore setuid, setgid and sticky bits as stored (dropped by default).
+    #[arg(long)]
+    pub keep_setid: bool,
     /// Refuse the snapshot unless it is signed by this ed25519 public key (64 hex digits).
     #[arg(long, value_name = "PUBKEY")]
     pub trust: Option<String>,
@@ -66,13 +71,14 @@ pub async fn restore(a: RestoreArgs, config: Config) -> CmdResult {
     );
     let opts = RestoreOptions {
         delta: a.delta,
+        keep_setid: a.keep_setid,
         ..Default::default()
     };
     let (name, report, pg) = blocking(move || {
-        let all = nodewarden_backup::list_snapshots(&repo)?;
+        let all = nodewarden_backup::list_snapshots_noting(&repo, r.as_ref())?;
         let snap = nodewarden_backup::select(&all, &sel)?;
         if let Some(k) = &trust {
-            nodewarden_backup::check_trusted(snap, k)?;
+            nodewarden_backup::check_trusted(&repo, snap, k)?;
         }
         let svc = service.as_ref().map(|s| s as &dyn ServiceControl);
         let report = nodewarden_backup::restore(&repo, snap, &target, &opts, svc, r.as_ref())?;

@@ -4,6 +4,7 @@
 mod copy;
 mod cycle;
 mod faults;
+mod integrity;
 mod resume;
 
 use std::collections::{BTreeMap, BTreeSet};
