@@ -2,9 +2,9 @@
 use clap::{Args, Subcommand};
 use nodewarden_config::Config;
 
-use crate::progress::ByteProgress;
 use super::{RepoArgs, blocking, print_json};
 use crate::exit::CmdResult;
+use crate::progress::ByteProgress;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
