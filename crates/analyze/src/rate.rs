@@ -6,8 +6,9 @@
 
 use crate::options::{AnalyzeOptions, StallAfter};
 
-/// Median and maximum of the last `cap` values. Recomputed every few pushes rather than
-/// on each, because an advance arrives with almost every sample of a fast sync.
+/// Median, 90th percentile and maximum of the last `cap` values. Recomputed every few
+/// pushes rather than on each, because an advance arrives with almost every sample of a
+/// fast sync.
 #[derive(Debug, Clone)]
 pub(crate) struct RecentMedian {
     buf: Vec<f64>,
@@ -15,11 +16,12 @@ pub(crate) struct RecentMedian {
     pos: usize,
     stale: usize,
     median: Option<f64>,
+    tail: Option<f64>,
     max: Option<f64>,
 }
 
 impl RecentMedian {
-    const REFRESH_EVERY: usize = 8;
+    const REFRESH_EVERY: usize = 16;
 
     pub fn new(cap: usize) -> Self {
         Self {
@@ -28,6 +30,7 @@ impl RecentMedian {
             pos: 0,
             stale: 0,
             median: None,
+            tail: None,
             max: None,
         }
     }
@@ -49,7 +52,8 @@ impl RecentMedian {
         self.stale = 0;
         let mut v = self.buf.clone();
         self.median = median(&mut v);
-        self.max = v.iter().copied().reduce(f64::max);
+        self.tail = quantile(&mut v, 0.9);
+        self.max = v.last().copied();
     }
 
     pub fn len(&self) -> usize {
@@ -58,6 +62,10 @@ impl RecentMedian {
 
     pub fn median(&self) -> Option<f64> {
         self.median
+    }
+
+    pub fn tail(&self) -> Option<f64> {
+        self.tail
     }
 
     pub fn max(&self) -> Option<f64> {
@@ -100,7 +108,7 @@ pub(crate) struct Pace {
 impl Default for Pace {
     fn default() -> Self {
         Self {
-            gaps_ms: RecentMedian::new(31),
+            gaps_ms: RecentMedian::new(96),
             last_advance: None,
             slice: None,
             rates: RecentMedian::new(15),
@@ -131,14 +139,28 @@ impl Pace {
         }
     }
 
-    /// The stall threshold in ms. `auto` = max(floor, 5 × typical gap); before any gap is
-    /// known, 4 × floor, because a node that has not advanced yet may just be starting.
+    /// The tail of the gaps between advances, ms: the 90th percentile of the recent healthy
+    /// gaps (their maximum while there are too few for a percentile).
+    ///
+    /// The threshold must sit above what the node does normally, and for batchy progress
+    /// (exponentially spaced batches) the normal tail is several times the median: a median
+    /// rule calls the long ordinary gaps stalls.
+    pub fn tail_gap_ms(&self) -> Option<f64> {
+        match self.gaps_ms.len() {
+            0 => None,
+            1..10 => self.gaps_ms.max(),
+            _ => self.gaps_ms.tail(),
+        }
+    }
+
+    /// The stall threshold in ms. `auto` = max(floor, multiple × tail gap); before any gap
+    /// is known, 4 × floor, because a node that has not advanced yet may just be starting.
     pub fn stall_after_ms(&self, opts: &AnalyzeOptions) -> i64 {
         match opts.stall_after {
             StallAfter::Fixed(d) => duration_ms(d).max(1),
             StallAfter::Auto => {
                 let floor = duration_ms(opts.stall_floor).max(1);
-                match self.typical_gap_ms() {
+                match self.tail_gap_ms() {
                     None => floor.saturating_mul(4),
                     Some(g) => floor.max((g * opts.stall_gap_multiple) as i64),
                 }
@@ -231,6 +253,17 @@ mod tests {
         for i in 0..20 {
             p.on_advance(i * 25_000, true);
         }
-        assert_eq!(p.stall_after_ms(&opts), 125_000);
+        assert_eq!(p.stall_after_ms(&opts), 100_000);
+        // Exponentially spaced batches: the threshold follows the tail, not the median.
+        let mut p = Pace::default();
+        let mut t = 0;
+        // 97 advances: 96 gaps, a multiple of the refresh period.
+        for i in 0..97 {
+            let u = (i as f64 + 0.5) / 97.0;
+            t += (-20_000.0 * (1.0 - u).ln()) as i64;
+            p.on_advance(t, true);
+        }
+        let thr = p.stall_after_ms(&opts);
+        assert!((170_000..=200_000).contains(&thr), "{thr}");
     }
 }

@@ -4,9 +4,11 @@
 
 use crate::analysis::{Analysis, LiveState, StalledSince};
 use crate::cost::{Activity, Cost, CostBuckets, ProgressPoint};
-use crate::eta::{self, Eta, EtaInput};
+use crate::eta::{self, Eta, EtaInput, EtaMethod};
 use crate::history::HeightHistory;
+use crate::memory::MemoryTrend;
 use crate::options::{AnalyzeOptions, StallAfter};
+use crate::outage::{OutageStep, OutageTracker};
 use crate::rate::Pace;
 use crate::sample::{Sample, SyncState};
 use crate::stall::{Delta, Observation, Stall, StallDetector, StallEvent, Step};
@@ -88,6 +90,11 @@ pub struct NodeTracker {
     pace: Pace,
     stall: StallDetector,
     cost: CostBuckets,
+    outages: OutageTracker,
+    /// An outage happened since the last advance: the gap before the next one is not a
+    /// normal one.
+    outage_since_advance: bool,
+    memory: MemoryTrend,
 }
 
 impl NodeTracker {
@@ -120,6 +127,9 @@ impl NodeTracker {
             pace: Pace::default(),
             stall: StallDetector::default(),
             cost,
+            outages: OutageTracker::default(),
+            outage_since_advance: false,
+            memory: MemoryTrend::default(),
         }
     }
 
@@ -149,6 +159,13 @@ impl NodeTracker {
             self.last_target = Some(tg);
         }
         let obs = self.observe_resources(s, t);
+        let outage = self.outages.step(t, prev_t, obs.error, obs.reset);
+        let outage_since = match outage {
+            OutageStep::In { start_ms } => Some(start_ms),
+            OutageStep::Clear => None,
+        };
+        self.outage_since_advance |= outage_since.is_some();
+        self.memory.push(t, s.rss_bytes, obs.reset);
 
         let h0 = self.high;
         let current = if s.is_error() { None } else { s.current };
@@ -172,7 +189,9 @@ impl NodeTracker {
             && b > a
         {
             self.last_advance_ms = Some(t);
-            self.pace.on_advance(t, behind && !was_stalled);
+            let healthy = behind && !was_stalled && !self.outage_since_advance;
+            self.pace.on_advance(t, healthy);
+            self.outage_since_advance = outage_since.is_some();
         }
 
         let threshold = self.pace.stall_after_ms(&self.opts);
@@ -185,6 +204,7 @@ impl NodeTracker {
                 threshold_ms: threshold,
                 crawl_rate: self.crawl_rate(h1, threshold),
                 history: &self.history,
+                outage_since,
             },
             &self.opts,
         );
@@ -198,7 +218,7 @@ impl NodeTracker {
             self.behind_ms += dt;
         }
         if let (Some(h), Some(_)) = (h1, current) {
-            let clean = behind && !was_stalled && !self.stall.is_open();
+            let clean = behind && !was_stalled && !self.stall.is_open() && outage_since.is_none();
             self.pace.on_height(t, h, clean, window);
         }
         self.history.trim(t - window.max(threshold) - 1);
@@ -356,6 +376,7 @@ impl NodeTracker {
     pub fn snapshot(&self) -> LiveState {
         let rate = self.rate();
         let eta = self.eta(rate);
+        let trend = self.memory.trend();
         LiveState {
             node: self.node.clone(),
             t_ms: self.last_ms,
@@ -369,6 +390,7 @@ impl NodeTracker {
             eta_low_seconds: eta.low,
             eta_high_seconds: eta.high,
             eta_method: eta.method,
+            eta_stalled: self.stall.is_open() && eta.method != EtaMethod::Unknown,
             stalled_since: self
                 .stall
                 .open_since()
@@ -380,6 +402,10 @@ impl NodeTracker {
                 .map(|ht| self.last_ms as f64 / 1000.0 - ht),
             error_samples: self.errors,
             restarts: self.restarts,
+            outage_since_ms: self.outages.open_since(),
+            outages_total: self.outages.total(),
+            memory_growth_bytes_per_second: trend.map(|m| m.bytes_per_second),
+            memory_growth_significant: trend.is_some_and(|m| m.significant),
         }
     }
 
@@ -471,11 +497,15 @@ impl NodeTracker {
             eta_low_seconds: live.eta_low_seconds,
             eta_high_seconds: live.eta_high_seconds,
             eta_method: live.eta_method,
+            eta_stalled: live.eta_stalled,
             stall_after_seconds: live.stall_after_seconds,
             stall_after_auto: self.opts.stall_after == StallAfter::Auto,
             stalls_total: self.stall.total(),
             stalled_seconds: self.stalled_ms() as f64 / 1000.0,
             stalls,
+            outages_total: self.outages.total(),
+            outage_seconds: self.outages.seconds(self.last_ms),
+            outages: self.outages.list(self.last_ms),
             cpu_seconds: (tot.cpu.span_ms > 0).then_some(tot.cpu.value),
             mean_cpu_cores: (tot.cpu.span_ms > 0)
                 .then(|| tot.cpu.value * 1000.0 / tot.cpu.span_ms as f64),
@@ -483,6 +513,8 @@ impl NodeTracker {
             mean_rss_bytes: (tot.rss_n > 0).then(|| tot.rss_sum / tot.rss_n as f64),
             peak_rss_bytes: tot.rss_peak,
             last_rss_bytes: tot.rss_last,
+            memory_growth_bytes_per_second: live.memory_growth_bytes_per_second,
+            memory_growth_significant: live.memory_growth_significant,
             read_bytes: tot.read.map(|v| v.round() as u64),
             written_bytes: tot.write.map(|v| v.round() as u64),
             data_dir_bytes: tot.dir_last,

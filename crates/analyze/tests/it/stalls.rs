@@ -119,13 +119,20 @@ fn peers_gone_and_target_zero_is_a_peers_stall() {
 }
 
 #[test]
-fn restart_resets_counters_without_negative_cost() {
+fn restart_is_an_outage_not_a_stall_and_costs_nothing_negative() {
     let (samples, truth) = run(profile(vec![ev(40_000, 90.0, EventKind::Restart)]));
     let a = analyze_one(&samples);
     assert_eq!(a.restarts, 1);
     assert!(a.error_samples > 0);
-    assert_matches(&a.stalls, &truth.events, 4_000);
-    assert_eq!(a.stalls[0].cause, StallCause::Restart);
+    // Issue 15: a node that does not answer is not stalled; the restart is an outage.
+    assert_eq!(a.stalls, vec![]);
+    assert_eq!(a.outages_total, 1);
+    let (start, end, _) = truth.events[0];
+    let o = &a.outages[0];
+    assert!(o.restart && !o.ongoing);
+    assert_eq!(o.failed_polls, a.error_samples);
+    assert!((o.start_ms - start).abs() <= 2_000, "{o:?} vs {start}");
+    assert!((o.end_ms - end).abs() <= 2_000, "{o:?} vs {end}");
     // CPU used = what the first process had used when last seen + what the second used.
     let last_before = samples
         .iter()
