@@ -66,7 +66,7 @@ impl Default for AnalyzeOptions {
         Self {
             stall_after: StallAfter::Auto,
             stall_floor: Duration::from_secs(30),
-            stall_gap_multiple: 4.0,
+            stall_gap_multiple: 5.0,
             crawl_fraction: 0.05,
             rate_window: Duration::from_secs(60),
             cpu_busy_cores: 0.6,

@@ -208,9 +208,12 @@ impl NodeTracker {
             },
             &self.opts,
         );
-        if let StallEvent::Closed { duration_ms } = event {
-            self.stalled_ms_closed += duration_ms;
+        match event {
+            StallEvent::Closed { duration_ms } => self.stalled_ms_closed += duration_ms,
+            StallEvent::Opened { start_ms, .. } => self.pace.stall_opened(start_ms),
+            StallEvent::None => {}
         }
+        self.pace.commit(t, threshold);
         if let (Some(a), Some(b)) = (h0, h1) {
             self.attribute(a, b, dt, prev_t, t, &obs, behind, event);
         }

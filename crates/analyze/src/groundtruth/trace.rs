@@ -77,11 +77,18 @@ pub struct Trace {
 enum Act {
     Sync,
     Flat,
-    Stall { cause: StallCause, crawl_bps: f64 },
+    Stall {
+        cause: StallCause,
+        crawl_bps: f64,
+        /// Scales this stall's resource signature, so no two look alike.
+        level: f64,
+    },
     Outage,
     Down,
     Startup,
-    PeerDip { peers: u32 },
+    PeerDip {
+        peers: u32,
+    },
 }
 
 /// Per-trace constants drawn from the seed.
@@ -170,6 +177,8 @@ struct Schedule {
 }
 
 const TICK: f64 = 1.0;
+/// Mean time between stalls, as a share of the trace's undisturbed sync time.
+const STALL_EVERY: f64 = 0.6;
 const COOLDOWN_S: f64 = 90.0;
 const TAIL_S: f64 = 300.0;
 const MAX_S: f64 = 72.0 * 3600.0;
@@ -183,7 +192,7 @@ pub fn trace(seed: u64) -> Trace {
     let m = sp.mean_sync_s;
     let restarts_on = rng.chance(0.6);
     let mut sched = Schedule {
-        stall: rng.exp(m / 3.0),
+        stall: rng.exp(STALL_EVERY * m),
         outage: rng.exp(m / 3.0),
         restart: if restarts_on {
             rng.exp(m / 2.0)
@@ -254,15 +263,19 @@ pub fn trace(seed: u64) -> Trace {
                 } else {
                     (base, 0.0)
                 };
-                act = Act::Stall { cause, crawl_bps };
-                act_until = t + rng.log_range(480.0, 2400.0);
+                act = Act::Stall {
+                    cause,
+                    crawl_bps,
+                    level: rng.log_range(0.6, 2.0),
+                };
+                act_until = t + rng.log_range(600.0, 2400.0);
                 truth.stalls.push(TrueStall {
                     start_ms: t0_ms + (t * 1000.0) as i64,
                     end_ms: t0_ms + (act_until * 1000.0) as i64,
                     cause,
                     crawl: crawl_bps > 0.0,
                 });
-                sched.stall = t + rng.exp(m / 3.0);
+                sched.stall = t + rng.exp(STALL_EVERY * m);
             } else if t >= sched.dip && sp.peers.is_some() {
                 act = Act::PeerDip {
                     peers: rng.range(1.0, 4.0) as u32,
@@ -387,11 +400,11 @@ fn resources(act: Act, following: bool, sync: (f64, f64, f64)) -> (f64, f64, f64
     match act {
         _ if following => (0.1, 1e5, 1e5),
         Act::Sync | Act::Outage | Act::Flat | Act::PeerDip { .. } => sync,
-        Act::Stall { cause, .. } => match cause {
-            StallCause::Cpu => (1.3, 1e6, 5e5),
-            StallCause::Io => (0.2, 5e7, 2.5e7),
-            StallCause::Peers => (0.05, 2e4, 2e4),
-            _ => (0.04, 2e5, 1e5),
+        Act::Stall { cause, level, .. } => match cause {
+            StallCause::Cpu => (1.0 * level, 2e6 / level, 1e6 / level),
+            StallCause::Io => (0.25 / level, 4e7 * level, 2e7 * level),
+            StallCause::Peers => (0.05 * level, 5e4 * level, 5e4),
+            _ => (0.06 * level, 1e6 * level, 5e5 * level),
         },
         Act::Down => (0.0, 0.0, 0.0),
         Act::Startup => (0.5, 2e7, 1e6),
