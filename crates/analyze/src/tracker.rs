@@ -4,7 +4,7 @@
 
 use crate::analysis::{Analysis, LiveState, StalledSince};
 use crate::cost::{Activity, Cost, CostBuckets, ProgressPoint};
-use crate::eta::{self, Eta, EtaInput, EtaMethod};
+use crate::eta::{self, Eta, EtaInput, EtaMethod, StallHistory};
 use crate::history::HeightHistory;
 use crate::memory::MemoryTrend;
 use crate::options::{AnalyzeOptions, StallAfter};
@@ -12,6 +12,8 @@ use crate::outage::{OutageStep, OutageTracker};
 use crate::rate::Pace;
 use crate::sample::{Sample, SyncState};
 use crate::stall::{Delta, Observation, Stall, StallDetector, StallEvent, Step};
+
+const TARGET_PERIOD_MS: i64 = 30 * 60_000;
 
 /// A cumulative counter; a decrease is a process restart, after which the new value is
 /// what accumulated since the restart.
@@ -95,6 +97,9 @@ pub struct NodeTracker {
     /// normal one.
     outage_since_advance: bool,
     memory: MemoryTrend,
+    /// The target at the start of the previous and the current growth period: the chain's
+    /// own pace, measured over whole periods so a jump at peer discovery fades out.
+    target_marks: [Option<(i64, u64)>; 2],
 }
 
 impl NodeTracker {
@@ -130,6 +135,7 @@ impl NodeTracker {
             outages: OutageTracker::default(),
             outage_since_advance: false,
             memory: MemoryTrend::default(),
+            target_marks: [None, None],
         }
     }
 
@@ -157,6 +163,13 @@ impl NodeTracker {
         self.errors += u64::from(s.is_error());
         if let Some(tg) = s.target.filter(|&v| v > 0) {
             self.last_target = Some(tg);
+            match self.target_marks[1] {
+                None => self.target_marks[1] = Some((t, tg)),
+                Some((mt, _)) if t - mt >= TARGET_PERIOD_MS => {
+                    self.target_marks = [self.target_marks[1], Some((t, tg))];
+                }
+                Some(_) => {}
+            }
         }
         let obs = self.observe_resources(s, t);
         let outage = self.outages.step(t, prev_t, obs.error, obs.reset);
@@ -353,10 +366,11 @@ impl NodeTracker {
             return Eta::UNKNOWN;
         }
         let points = self.cost.model_points(h);
-        let stall_fraction = if self.behind_ms > 0 {
-            self.stalled_ms() as f64 / self.behind_ms as f64
-        } else {
-            0.0
+        let stalled = self.stalled_ms();
+        let stalls = StallHistory {
+            count: self.stall.total(),
+            stalled_seconds: stalled as f64 / 1000.0,
+            syncing_seconds: (self.behind_ms - stalled).max(0) as f64 / 1000.0,
         };
         eta::estimate(&EtaInput {
             points: &points,
@@ -364,9 +378,32 @@ impl NodeTracker {
             remaining: tg.saturating_sub(h),
             observed: self.start.map_or(0, |(_, h0)| h.saturating_sub(h0)),
             window_rate: rate,
-            stall_fraction,
+            stalls,
             stalled_now: self.stall.is_open(),
+            target_growth: self.target_growth(),
         })
+    }
+
+    /// Blocks per second the target moves, over at least one whole period; 0 when unknown.
+    /// Never more than half the node's own mean rate: a target that runs away that fast is
+    /// peers being discovered, not the chain.
+    fn target_growth(&self) -> f64 {
+        let (Some((t0, g0)), Some(tg)) = (self.target_marks[0], self.last_target) else {
+            return 0.0;
+        };
+        let span = (self.last_ms - t0) as f64 / 1000.0;
+        let growth = tg.saturating_sub(g0) as f64 / span;
+        let node = match (self.start, self.high) {
+            (Some((ts, hs)), Some(h)) if self.last_ms > ts => {
+                h.saturating_sub(hs) as f64 * 1000.0 / (self.last_ms - ts) as f64
+            }
+            _ => 0.0,
+        };
+        if span > 0.0 {
+            growth.min(node / 2.0)
+        } else {
+            0.0
+        }
     }
 
     fn rate(&self) -> Option<f64> {

@@ -16,4 +16,6 @@ mod trace;
 
 pub use baseline::{mean_rate_eta, naive_stalls};
 pub use score::{Score, Scores, score_set};
-pub use trace::{Dialect, MemoryShape, Trace, TraceTruth, TrueOutage, TrueStall, trace};
+pub use trace::{
+    Dialect, MemoryShape, Trace, TraceTruth, TrueOutage, TrueStall, trace, trace_with,
+};

@@ -185,6 +185,11 @@ const MAX_S: f64 = 72.0 * 3600.0;
 
 /// The trace of `seed`. Deterministic.
 pub fn trace(seed: u64) -> Trace {
+    trace_with(seed, true)
+}
+
+/// The trace of `seed`, optionally without stalls (to look at the rest in isolation).
+pub fn trace_with(seed: u64, stalls: bool) -> Trace {
     let mut rng = Rng::new(seed);
     let sp = Spec::draw(&mut rng);
     let node = format!("trace-{seed}");
@@ -252,6 +257,8 @@ pub fn trace(seed: u64) -> Trace {
                 act = Act::Outage;
                 act_until = t + rng.log_range(5.0, 240.0);
                 sched.outage = t + rng.exp(m / 3.0);
+            } else if t >= sched.stall && !stalls {
+                sched.stall = f64::INFINITY;
             } else if t >= sched.stall {
                 let peers_known = sp.peers.is_some();
                 let kind = rng.f64();
