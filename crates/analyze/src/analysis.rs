@@ -4,6 +4,7 @@
 use crate::cost::{HeightCost, ProgressPoint};
 use crate::eta::EtaMethod;
 use crate::outage::Outage;
+use crate::peers::PeerLoss;
 use crate::sample::SyncState;
 use crate::stall::Stall;
 use serde::{Deserialize, Serialize};
@@ -107,6 +108,9 @@ pub struct Analysis {
     pub outage_seconds: f64,
     /// Finished outages then, if any, the ongoing one (`ongoing: true`).
     pub outages: Vec<Outage>,
+    /// Sudden drops to half the usual peer count or fewer, and time at zero.
+    pub peer_losses_total: u64,
+    pub peer_losses: Vec<PeerLoss>,
     pub cpu_seconds: Option<f64>,
     pub mean_cpu_cores: Option<f64>,
     pub peak_cpu_cores: Option<f64>,

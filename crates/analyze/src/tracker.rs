@@ -9,6 +9,7 @@ use crate::history::HeightHistory;
 use crate::memory::MemoryTrend;
 use crate::options::{AnalyzeOptions, StallAfter};
 use crate::outage::{OutageStep, OutageTracker};
+use crate::peers::PeerTracker;
 use crate::rate::Pace;
 use crate::sample::{Sample, SyncState};
 use crate::stall::{Delta, Observation, Stall, StallDetector, StallEvent, Step};
@@ -97,6 +98,7 @@ pub struct NodeTracker {
     /// normal one.
     outage_since_advance: bool,
     memory: MemoryTrend,
+    peers: PeerTracker,
     /// The target at the start of the previous and the current growth period: the chain's
     /// own pace, measured over whole periods so a jump at peer discovery fades out.
     target_marks: [Option<(i64, u64)>; 2],
@@ -135,6 +137,7 @@ impl NodeTracker {
             outages: OutageTracker::default(),
             outage_since_advance: false,
             memory: MemoryTrend::default(),
+            peers: PeerTracker::default(),
             target_marks: [None, None],
         }
     }
@@ -179,6 +182,7 @@ impl NodeTracker {
         };
         self.outage_since_advance |= outage_since.is_some();
         self.memory.push(t, s.rss_bytes, obs.reset);
+        self.peers.push(t, s.peers.filter(|_| !s.is_error()));
 
         let h0 = self.high;
         let current = if s.is_error() { None } else { s.current };
@@ -546,6 +550,8 @@ impl NodeTracker {
             outages_total: self.outages.total(),
             outage_seconds: self.outages.seconds(self.last_ms),
             outages: self.outages.list(self.last_ms),
+            peer_losses_total: self.peers.total(),
+            peer_losses: self.peers.list(),
             cpu_seconds: (tot.cpu.span_ms > 0).then_some(tot.cpu.value),
             mean_cpu_cores: (tot.cpu.span_ms > 0)
                 .then(|| tot.cpu.value * 1000.0 / tot.cpu.span_ms as f64),

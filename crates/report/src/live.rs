@@ -67,6 +67,10 @@ fn rate_text(rate: f64) -> String {
 }
 
 fn eta_text(n: &NodeView) -> String {
+    if n.eta_stalled {
+        // An estimate would only say how long the rest takes once the node moves again.
+        return "ETA stalled".into();
+    }
     match (n.eta_seconds, n.eta_low_seconds, n.eta_high_seconds) {
         (Some(e), Some(lo), Some(hi)) => format!("ETA {} ({}–{})", age(e), age(lo), age(hi)),
         (Some(e), Some(lo), None) => format!("ETA {} (≥{})", age(e), age(lo)),
@@ -96,9 +100,25 @@ pub fn log_line(n: &NodeView) -> String {
             opt("target", n.last_target.or(r.target).map(|v| v.to_string())),
             Some(format!("synced={}", u8::from(r.synced))),
             opt("rate", n.rate_blocks_per_second.map(|v| format!("{v:.2}"))),
-            opt("eta_s", n.eta_seconds.map(|v| format!("{v:.0}"))),
-            opt("eta_low_s", n.eta_low_seconds.map(|v| format!("{v:.0}"))),
-            opt("eta_high_s", n.eta_high_seconds.map(|v| format!("{v:.0}"))),
+            n.eta_stalled.then(|| "eta=stalled".to_string()),
+            opt(
+                "eta_s",
+                n.eta_seconds
+                    .filter(|_| !n.eta_stalled)
+                    .map(|v| format!("{v:.0}")),
+            ),
+            opt(
+                "eta_low_s",
+                n.eta_low_seconds
+                    .filter(|_| !n.eta_stalled)
+                    .map(|v| format!("{v:.0}")),
+            ),
+            opt(
+                "eta_high_s",
+                n.eta_high_seconds
+                    .filter(|_| !n.eta_stalled)
+                    .map(|v| format!("{v:.0}")),
+            ),
             Some(format!("stalled={}", u8::from(n.stalled))),
             opt("stall_height", n.stall_height.map(|v| v.to_string())),
             opt(

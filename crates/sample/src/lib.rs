@@ -2,8 +2,10 @@
 //! host's steal time, and the size of its data dir, cheaply enough to run every tick.
 mod dirsize;
 mod host;
+mod mem;
 mod process;
 
 pub use dirsize::DirSizer;
 pub use host::{CpuTimes, HostSample, HostSampler};
+pub use mem::{cgroup_limit_bytes, host_available_bytes, parse_limit, parse_meminfo_available};
 pub use process::{ProcessSample, ProcessSampler, ProcessSelector};

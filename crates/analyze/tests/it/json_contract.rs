@@ -64,6 +64,8 @@ fn field_names_are_stable() {
             "outages_total",
             "outage_seconds",
             "outages",
+            "peer_losses_total",
+            "peer_losses",
             "cpu_seconds",
             "mean_cpu_cores",
             "peak_cpu_cores",

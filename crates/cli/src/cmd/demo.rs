@@ -38,7 +38,7 @@ const NODES: [DemoNode; 4] = [
         name: "eth",
         kind: Kind::Ethereum,
         scenario: include_str!("../../../../scenarios/ethereum.toml"),
-        about: "an execution client in batches, an io stall at 40,000",
+        about: "an execution client in batches, an io stall at 40,000, leaking memory",
     },
     DemoNode {
         name: "xx",
