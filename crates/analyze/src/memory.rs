@@ -20,7 +20,7 @@ const FIRST_WINDOW_MS: i64 = 60_000;
 const MAX_POINTS: usize = 128;
 const MIN_POINTS: usize = 10;
 const MIN_SPAN_MS: i64 = 20 * 60_000;
-const AGREE: f64 = 0.9;
+const AGREE: f64 = 0.8;
 const MIN_GROWTH: f64 = 0.05;
 
 #[derive(Debug, Clone, Copy)]

@@ -34,8 +34,10 @@ pub struct Score {
     pub widths: Vec<f64>,
     pub leaks: u64,
     pub leaks_flagged: u64,
-    /// Flat or sawtooth traces wrongly flagged as leaking.
+    /// Flat or sawtooth traces wrongly flagged as leaking, at the end.
     pub false_leaks: u64,
+    /// ... or at any of the cut points on the way (what a live view would have shown).
+    pub false_leaks_live: u64,
     pub no_leaks: u64,
     pub leak_rate_errors: Vec<f64>,
 }
@@ -131,6 +133,7 @@ fn score_trace(tr: &Trace, opts: &AnalyzeOptions, out: &mut Scores) {
     let mut tracker = NodeTracker::new(truth.node.clone(), opts.clone());
     let mut first: Option<(i64, u64)> = None;
     let mut cut = 0;
+    let mut flagged_live = false;
     for s in &tr.samples {
         tracker.push(s);
         let (Some(c), Some(done)) = (s.current.filter(|_| !s.is_error()), truth.done_ms) else {
@@ -145,6 +148,7 @@ fn score_trace(tr: &Trace, opts: &AnalyzeOptions, out: &mut Scores) {
             continue;
         }
         if (h.saturating_sub(first.1)) as f64 / (tg - first.1) as f64 >= CUTS[cut] {
+            flagged_live |= live.memory_growth_significant;
             let actual = (done - s.t_ms) as f64 / 1000.0;
             if let Some(e) = live.eta_seconds {
                 out.analysis.eta_errors[cut].push((e - actual).abs() / actual);
@@ -203,6 +207,7 @@ fn score_trace(tr: &Trace, opts: &AnalyzeOptions, out: &mut Scores) {
     } else {
         sc.no_leaks += 1;
         sc.false_leaks += u64::from(flagged);
+        sc.false_leaks_live += u64::from(flagged || flagged_live);
     }
 
     let naive = naive_stalls(&tr.samples);
@@ -257,6 +262,11 @@ impl Scores {
         row(
             &format!("memory: false warnings of {}", a.no_leaks),
             ratio(a.false_leaks, a.no_leaks),
+            None,
+        );
+        row(
+            "  … or at any ETA cut on the way",
+            ratio(a.false_leaks_live, a.no_leaks),
             None,
         );
         row(
