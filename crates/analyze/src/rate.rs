@@ -295,7 +295,7 @@ impl Pace {
 }
 
 /// The 90th percentile of an exponential distribution, in means: −ln 0.1.
-const EXP_P90: f64 = 2.302_585;
+const EXP_P90: f64 = std::f64::consts::LN_10;
 
 pub(crate) fn duration_ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
