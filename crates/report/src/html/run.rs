@@ -257,6 +257,7 @@ pub(crate) fn charts(n: &NodeData<'_>) -> Vec<Chart> {
             .x(time())
             .y(Axis::new("height", Unit::Count))
             .bands(bands.clone())
+            .bands(peer_bands(a))
             .series(Series::area(
                 "height",
                 BLUE,
