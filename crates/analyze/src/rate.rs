@@ -200,15 +200,23 @@ impl Pace {
     /// The tail of the gaps between advances, ms: the 90th percentile of the recent healthy
     /// gaps, but at least what an exponential distribution of their mean would give
     /// (2.3 × mean), since a percentile of a hundred gaps is itself noisy. While there are
-    /// too few gaps for either, twice the largest.
+    /// too few gaps for either, twice the largest, held-back ones included.
     ///
     /// The threshold must sit above what the node does normally, and for batchy progress
     /// (exponentially spaced batches) the normal tail is several times the median: a median
     /// rule calls the long ordinary gaps stalls.
     pub fn tail_gap_ms(&self) -> Option<f64> {
         match self.gaps_ms.len() {
-            0 => None,
-            1..10 => self.gaps_ms.max().map(|m| 2.0 * m),
+            // Too few committed: the held-back gaps count too (a crawl among them only
+            // raises the threshold, which early on errs the right way).
+            0..10 => self
+                .pending_gaps
+                .0
+                .iter()
+                .map(|g| g.1)
+                .chain(self.gaps_ms.max())
+                .reduce(f64::max)
+                .map(|m| 2.0 * m),
             _ => Some(
                 self.gaps_ms
                     .tail()?
@@ -367,5 +375,10 @@ mod tests {
         p.stall_opened(55_000);
         p.commit(i64::MAX, 0);
         assert_eq!(p.stall_after_ms(&opts), 300_000);
+        // A fresh tracker does not wait for gaps to be committed to leave the start-up value.
+        let mut p = Pace::default();
+        p.on_advance(0, true);
+        p.on_advance(2_000, true);
+        assert_eq!(p.stall_after_ms(&opts), 30_000);
     }
 }
