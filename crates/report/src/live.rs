@@ -153,3 +153,61 @@ fn quote(s: &str) -> String {
         format!("{:?}", s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nodewarden_rpc::SyncState;
+    use nodewarden_watch::NodeReport;
+
+    fn syncing() -> NodeView {
+        let mut n = NodeView::new(NodeReport {
+            name: "znn".into(),
+            kind: "zenon".into(),
+            url: "http://127.0.0.1:35997".into(),
+            ok: true,
+            error: None,
+            error_reason: None,
+            state: Some(SyncState::Syncing),
+            current: Some(500),
+            target: Some(1000),
+            peers: Some(8),
+            synced: false,
+            progress_percent: Some(50.0),
+            head_height: Some(500),
+            head_hash: None,
+            head_time: None,
+            head_age_seconds: None,
+            client_version: None,
+            latency_ms: Some(3.0),
+        });
+        n.eta_seconds = Some(120.0);
+        n.eta_low_seconds = Some(100.0);
+        n.eta_high_seconds = Some(200.0);
+        n
+    }
+
+    #[test]
+    fn a_stalled_node_shows_stalled_instead_of_an_eta() {
+        let n = syncing();
+        assert!(
+            live_line(&n, 4).contains("ETA 2m00s"),
+            "{}",
+            live_line(&n, 4)
+        );
+        assert!(log_line(&n).contains("eta_s=120"));
+        let mut n = syncing();
+        n.eta_stalled = true;
+        n.eta_high_seconds = None;
+        let line = live_line(&n, 4);
+        assert!(
+            line.contains("ETA stalled") && !line.contains("2m00s"),
+            "{line}"
+        );
+        let log = log_line(&n);
+        assert!(
+            log.contains("eta=stalled") && !log.contains("eta_s="),
+            "{log}"
+        );
+    }
+}
