@@ -77,6 +77,14 @@ fn summary(a: &Analysis) -> String {
                 if a.stall_after_auto { " (auto)" } else { "" }
             ),
         ),
+        (
+            "outages",
+            format!(
+                "{}, {} in total (failed polls, restarts)",
+                a.outages_total,
+                age(a.outage_seconds)
+            ),
+        ),
     ];
     let res = [
         (
@@ -90,9 +98,15 @@ fn summary(a: &Analysis) -> String {
         (
             "RSS mean / peak",
             format!(
-                "{} / {}",
+                "{} / {}{}",
                 opt(a.mean_rss_bytes, |b| bytes(b as u64)),
-                opt(a.peak_rss_bytes, bytes)
+                opt(a.peak_rss_bytes, bytes),
+                match a.memory_growth_bytes_per_second {
+                    Some(g) if a.memory_growth_significant => {
+                        format!("; growing {}/h", bytes(g.max(0.0) as u64 * 3600))
+                    }
+                    _ => String::new(),
+                }
             ),
         ),
         (
