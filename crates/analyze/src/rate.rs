@@ -111,10 +111,13 @@ struct Slice {
 struct Pending(std::collections::VecDeque<(i64, f64)>);
 
 impl Pending {
-    fn push(&mut self, t: i64, v: f64) {
-        // Bounded even if nothing ever commits them (a clock standing still).
-        if self.0.len() >= 4096 {
-            self.0.pop_front();
+    /// Holds `v`, measured at `t`; past the bound (a threshold of hours, a clock standing
+    /// still) the oldest is committed early rather than lost.
+    fn push(&mut self, t: i64, v: f64, into: &mut RecentMedian) {
+        if self.0.len() >= 4096
+            && let Some((_, old)) = self.0.pop_front()
+        {
+            into.push(old);
         }
         self.0.push_back((t, v));
     }
@@ -167,7 +170,8 @@ impl Pace {
         if let Some(prev) = self.last_advance
             && healthy
         {
-            self.pending_gaps.push(t, (t - prev) as f64);
+            self.pending_gaps
+                .push(t, (t - prev) as f64, &mut self.gaps_ms);
         }
         self.last_advance = Some(t);
     }
@@ -269,8 +273,8 @@ impl Pace {
                 s.clean &= clean_now;
                 if t - s.t >= window {
                     if s.clean {
-                        self.pending_rates
-                            .push(t, h.saturating_sub(s.h) as f64 / (t - s.t) as f64);
+                        let rate = h.saturating_sub(s.h) as f64 / (t - s.t) as f64;
+                        self.pending_rates.push(t, rate, &mut self.rates);
                     }
                     *s = Slice {
                         t,
