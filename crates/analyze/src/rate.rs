@@ -55,7 +55,9 @@ impl RecentMedian {
         let mut v = self.buf.clone();
         self.median = median(&mut v);
         self.tail = quantile(&mut v, 0.9);
-        self.mean = (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        // Without the top 5 %: one stall that went unnoticed must not drag the mean up.
+        let kept = &v[..((v.len() as f64 * 0.95).ceil() as usize).min(v.len())];
+        self.mean = (!kept.is_empty()).then(|| kept.iter().sum::<f64>() / kept.len() as f64);
         self.max = v.last().copied();
     }
 
@@ -203,30 +205,30 @@ impl Pace {
 
     /// The tail of the gaps between advances, ms: the 90th percentile of the recent healthy
     /// gaps, but at least what an exponential distribution of their mean would give
-    /// (2.3 × mean), since a percentile of a hundred gaps is itself noisy. While there are
-    /// too few gaps for either, twice the largest, held-back ones included.
+    /// (2.3 × mean, the top 5 % left out of the mean), since a percentile of a hundred gaps
+    /// is itself noisy. While there are fewer than ten, the largest (held-back ones
+    /// included) or 2.3 × their mean, whichever is more.
     ///
     /// The threshold must sit above what the node does normally, and for batchy progress
     /// (exponentially spaced batches) the normal tail is several times the median: a median
     /// rule calls the long ordinary gaps stalls.
     pub fn tail_gap_ms(&self) -> Option<f64> {
-        match self.gaps_ms.len() {
-            // Too few committed: the held-back gaps count too (a crawl among them only
-            // raises the threshold, which early on errs the right way).
-            0..10 => self
-                .pending_gaps
-                .0
-                .iter()
-                .map(|g| g.1)
-                .chain(self.gaps_ms.max())
-                .reduce(f64::max)
-                .map(|m| 2.0 * m),
-            _ => Some(
-                self.gaps_ms
-                    .tail()?
-                    .max(EXP_P90 * self.gaps_ms.mean().unwrap_or(0.0)),
-            ),
+        if self.gaps_ms.len() >= 10 {
+            let mean = self.gaps_ms.mean().unwrap_or(0.0);
+            return Some(self.gaps_ms.tail()?.max(EXP_P90 * mean));
         }
+        // Too few committed: the held-back gaps count too (a crawl among them only raises
+        // the threshold, which early on errs the right way), and the largest stands in for
+        // the percentile.
+        let all = || {
+            self.gaps_ms
+                .buf
+                .iter()
+                .chain(self.pending_gaps.0.iter().map(|g| &g.1))
+        };
+        let n = all().count();
+        let max = all().copied().reduce(f64::max)?;
+        Some(max.max(EXP_P90 * all().sum::<f64>() / n as f64))
     }
 
     /// The stall threshold in ms. `auto` = max(floor + 2 × median gap, multiple × tail gap);
@@ -366,19 +368,20 @@ mod tests {
         p.commit(i64::MAX, 0);
         let thr = p.stall_after_ms(&opts);
         assert!((210_000..=250_000).contains(&thr), "{thr}");
-        // Too few gaps for a percentile: twice the largest, times the multiple.
+        // Too few gaps for a percentile: the largest or 2.3 × their mean, times the multiple.
         let mut p = Pace::default();
         for t in [0, 10_000, 40_000, 50_000] {
             p.on_advance(t, true);
         }
         p.commit(i64::MAX, 0);
-        assert_eq!(p.stall_after_ms(&opts), 300_000);
+        let early = (5.0 * EXP_P90 * 50_000.0 / 3.0) as i64;
+        assert_eq!(p.stall_after_ms(&opts), early);
         // Gaps a stall then claims never count.
         p.on_advance(60_000, true);
         p.on_advance(100_000, true);
         p.stall_opened(55_000);
         p.commit(i64::MAX, 0);
-        assert_eq!(p.stall_after_ms(&opts), 300_000);
+        assert_eq!(p.stall_after_ms(&opts), early);
         // A fresh tracker does not wait for gaps to be committed to leave the start-up value.
         let mut p = Pace::default();
         p.on_advance(0, true);
