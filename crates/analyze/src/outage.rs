@@ -30,8 +30,9 @@ struct Open {
 pub(crate) enum OutageStep {
     /// Nothing to do with an outage.
     Clear,
-    /// Inside an outage that began at `start_ms` (including the sample that ends it).
-    In { start_ms: i64 },
+    /// Inside an outage that began at `start_ms` (including the sample that ends it);
+    /// `restart` once a counter reset was seen in it.
+    In { start_ms: i64, restart: bool },
 }
 
 /// Finished outages kept in full; later ones are only counted.
@@ -62,7 +63,7 @@ impl OutageTracker {
         };
         o.failed += u64::from(error);
         o.restart |= reset;
-        let start_ms = o.start_ms;
+        let (start_ms, restart) = (o.start_ms, o.restart);
         if !error {
             let o = *o;
             self.open = None;
@@ -71,7 +72,7 @@ impl OutageTracker {
                 self.finished.push(build(o, t, false));
             }
         }
-        OutageStep::In { start_ms }
+        OutageStep::In { start_ms, restart }
     }
 
     pub fn open_since(&self) -> Option<i64> {
@@ -113,10 +114,20 @@ mod tests {
     fn failed_polls_then_restart_make_one_outage() {
         let mut o = OutageTracker::default();
         assert_eq!(o.step(0, 0, false, false), OutageStep::Clear);
-        assert_eq!(o.step(2, 0, true, false), OutageStep::In { start_ms: 2 });
+        let failing = OutageStep::In {
+            start_ms: 2,
+            restart: false,
+        };
+        assert_eq!(o.step(2, 0, true, false), failing);
         assert_eq!(o.open_since(), Some(2));
-        assert_eq!(o.step(4, 2, true, false), OutageStep::In { start_ms: 2 });
-        assert_eq!(o.step(6, 4, false, true), OutageStep::In { start_ms: 2 });
+        assert_eq!(o.step(4, 2, true, false), failing);
+        assert_eq!(
+            o.step(6, 4, false, true),
+            OutageStep::In {
+                start_ms: 2,
+                restart: true
+            }
+        );
         assert_eq!(o.step(8, 6, false, false), OutageStep::Clear);
         let l = o.list(8);
         assert_eq!(l.len(), 1);
@@ -131,7 +142,10 @@ mod tests {
         o.step(1000, 1000, false, false);
         assert_eq!(
             o.step(3000, 1000, false, true),
-            OutageStep::In { start_ms: 1000 }
+            OutageStep::In {
+                start_ms: 1000,
+                restart: true
+            }
         );
         let l = o.list(3000);
         assert_eq!(

@@ -174,7 +174,8 @@ pub(crate) struct Step<'a> {
     /// close to the tip that the chain itself limits progress).
     pub crawl_rate: f64,
     pub history: &'a HeightHistory,
-    /// The sample belongs to an outage that began at this time: a stall never spans one.
+    /// The sample belongs to an outage that began at this time and is long enough (a
+    /// restart, or a stall threshold of failed polls) to end any stall: none spans it.
     pub outage_since: Option<i64>,
 }
 
@@ -275,6 +276,11 @@ impl StallDetector {
             return StallEvent::None;
         }
 
+        if s.obs.error {
+            // Nothing is known about progress while the node does not answer: a stall is
+            // opened (or the anchor moved) only on answers.
+            return StallEvent::None;
+        }
         match self.anchor {
             Some((at, ah)) if s.behind => {
                 let healthy = h > ah

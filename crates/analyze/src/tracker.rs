@@ -176,11 +176,18 @@ impl NodeTracker {
         }
         let obs = self.observe_resources(s, t);
         let outage = self.outages.step(t, prev_t, obs.error, obs.reset);
+        // A blip (a poll or two timing out under load, often *because* the node is busy
+        // stalling) must not chop a stall to pieces: an outage ends the stall only once it
+        // is a restart or has lasted a stall threshold itself. The stall then ends where the
+        // outage began, so no stall spans such an outage.
+        let threshold_now = self.pace.stall_after_ms(&self.opts);
         let outage_since = match outage {
-            OutageStep::In { start_ms } => Some(start_ms),
-            OutageStep::Clear => None,
+            OutageStep::In { start_ms, restart } if restart || t - start_ms >= threshold_now => {
+                Some(start_ms)
+            }
+            _ => None,
         };
-        self.outage_since_advance |= outage_since.is_some();
+        self.outage_since_advance |= matches!(outage, OutageStep::In { .. });
         self.memory.push(t, s.rss_bytes, obs.reset);
         self.peers.push(t, s.peers.filter(|_| !s.is_error()));
 
@@ -208,7 +215,7 @@ impl NodeTracker {
             self.last_advance_ms = Some(t);
             let healthy = behind && !was_stalled && !self.outage_since_advance;
             self.pace.on_advance(t, healthy);
-            self.outage_since_advance = outage_since.is_some();
+            self.outage_since_advance = matches!(outage, OutageStep::In { .. });
         }
 
         let threshold = self.pace.stall_after_ms(&self.opts);
@@ -238,7 +245,7 @@ impl NodeTracker {
             self.behind_ms += dt;
         }
         if let (Some(h), Some(_)) = (h1, current) {
-            let clean = behind && !was_stalled && !self.stall.is_open() && outage_since.is_none();
+            let clean = behind && !was_stalled && !self.stall.is_open() && !obs.error;
             self.pace.on_height(t, h, clean, window);
         }
         self.history.trim(t - window.max(threshold) - 1);
