@@ -39,7 +39,7 @@ pub use csv_read::{CsvReader, read_csv};
 pub use csv_write::{CsvWriter, write_csv};
 pub use error::AnalyzeError;
 pub use eta::EtaMethod;
-pub use memory::exhaustion_seconds;
+pub use memory::{FORECAST_HORIZON_SECONDS, exhaustion_seconds};
 pub use options::{AnalyzeOptions, StallAfter};
 pub use outage::Outage;
 pub use peers::PeerLoss;

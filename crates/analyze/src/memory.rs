@@ -142,6 +142,10 @@ impl MemoryTrend {
     }
 }
 
+/// Forecasts further out than this are not shown: a process growing a few MB an hour
+/// while it warms up would otherwise "run out" in months, which is noise, not a leak.
+pub const FORECAST_HORIZON_SECONDS: f64 = 30.0 * 86_400.0;
+
 /// Seconds until the process runs out of memory at `growth` bytes/s: the smaller of the
 /// host's available memory and what is left under the process's cgroup limit.
 pub fn exhaustion_seconds(

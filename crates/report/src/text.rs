@@ -248,7 +248,7 @@ pub fn analysis_text(a: &Analysis, source: &str) -> String {
                 opt(a.peak_rss_bytes, bytes),
                 match a.memory_growth_bytes_per_second {
                     Some(g) if a.memory_growth_significant => {
-                        format!(", growing {}/h (leak?)", bytes(g.max(0.0) as u64 * 3600))
+                        format!(", growing {}/h", bytes(g.max(0.0) as u64 * 3600))
                     }
                     Some(_) => ", no trend".into(),
                     None => String::new(),

@@ -303,7 +303,8 @@ impl Slot {
                 rss,
                 local.mem_available,
                 local.cgroup_limit,
-            ),
+            )
+            .filter(|s| *s <= nodewarden_analyze::FORECAST_HORIZON_SECONDS),
             _ => None,
         };
         // The derived flag of the one-shot report ignores history; the tracker's also keeps
