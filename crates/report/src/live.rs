@@ -157,8 +157,7 @@ fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nodewarden_rpc::SyncState;
-    use nodewarden_watch::NodeReport;
+    use nodewarden_model::{NodeReport, SyncState};
 
     fn syncing() -> NodeView {
         let mut n = NodeView::new(NodeReport {
