@@ -3,6 +3,8 @@
 
 use crate::cost::{HeightCost, ProgressPoint};
 use crate::eta::EtaMethod;
+use crate::outage::Outage;
+use crate::peers::PeerLoss;
 use crate::stall::Stall;
 use nodewarden_model::SyncState;
 use serde::{Deserialize, Serialize};
@@ -34,6 +36,9 @@ pub struct LiveState {
     /// `None` while stalled: a node that is not moving has no upper bound.
     pub eta_high_seconds: Option<f64>,
     pub eta_method: EtaMethod,
+    /// A stall is open: views show "stalled" instead of the estimate, which only says how
+    /// long the rest would take once the node moves again.
+    pub eta_stalled: bool,
     pub stalled_since: Option<StalledSince>,
     /// Stalls opened so far, the current one included; never decreases.
     pub stalls_total: u64,
@@ -42,6 +47,13 @@ pub struct LiveState {
     pub head_age_seconds: Option<f64>,
     pub error_samples: u64,
     pub restarts: u64,
+    /// Start of the ongoing outage (failed polls), if any.
+    pub outage_since_ms: Option<i64>,
+    pub outages_total: u64,
+    /// Robust RSS trend (window minima, Theil–Sen, restarts apart); `None` until enough history.
+    pub memory_growth_bytes_per_second: Option<f64>,
+    /// The trend is clearly positive: worth a forecast and a warning.
+    pub memory_growth_significant: bool,
 }
 
 /// The analysis of one node's samples.
@@ -82,6 +94,8 @@ pub struct Analysis {
     pub eta_low_seconds: Option<f64>,
     pub eta_high_seconds: Option<f64>,
     pub eta_method: EtaMethod,
+    /// A stall is open at the last sample (see `LiveState::eta_stalled`).
+    pub eta_stalled: bool,
     /// Stall threshold in force at the last sample.
     pub stall_after_seconds: f64,
     pub stall_after_auto: bool,
@@ -89,12 +103,23 @@ pub struct Analysis {
     pub stalled_seconds: f64,
     /// Finished stalls then, if any, the ongoing one (`ongoing: true`).
     pub stalls: Vec<Stall>,
+    /// Windows of failed polls and process restarts; never part of a stall.
+    pub outages_total: u64,
+    pub outage_seconds: f64,
+    /// Finished outages then, if any, the ongoing one (`ongoing: true`).
+    pub outages: Vec<Outage>,
+    /// Sudden drops to half the usual peer count or fewer, and time at zero.
+    pub peer_losses_total: u64,
+    pub peer_losses: Vec<PeerLoss>,
     pub cpu_seconds: Option<f64>,
     pub mean_cpu_cores: Option<f64>,
     pub peak_cpu_cores: Option<f64>,
     pub mean_rss_bytes: Option<f64>,
     pub peak_rss_bytes: Option<u64>,
     pub last_rss_bytes: Option<u64>,
+    /// See `LiveState::memory_growth_bytes_per_second`.
+    pub memory_growth_bytes_per_second: Option<f64>,
+    pub memory_growth_significant: bool,
     pub read_bytes: Option<u64>,
     pub written_bytes: Option<u64>,
     pub data_dir_bytes: Option<u64>,

@@ -5,19 +5,22 @@
 //! height bucket (stall time excluded), and
 //!
 //! * `level` L: seconds per block at the current height — the block-weighted mean of the
-//!   last eight buckets, each projected to the current height along the fitted slope and
-//!   held within ½–2× of their median;
+//!   later half of the buckets (at least eight), each projected to the current height
+//!   along the fitted slope and held within ½–2× of their median;
 //! * `slope` β: a least-squares fit of seconds-per-block against height over all buckets
-//!   (each first clipped to 3× of its neighbours' median, so a hiccup cannot tilt it);
-//! * `flat` = R·L assumes blocks stop getting heavier; `trend` = ∫₀ᴿ (L + βx) dx assumes
-//!   they keep getting heavier as they have so far. The estimate is
-//!   flat + w·(trend − flat) with w = clamp(R², ½, 1): the more of the history a straight
-//!   line explains, the more the trend is trusted. The range spans both, widened by the
-//!   spread (quartiles) of recent buckets around the level;
+//!   (each first clipped to 3× of its neighbours' median, so a hiccup cannot tilt it); a
+//!   negative slope only when a straight line explains the history well (R² ≥ 0.8);
+//! * the estimate is `trend` = ∫₀ᴿ (L + βx) dx: blocks keep getting heavier as they have so
+//!   far. `flat` = R·L (they stop getting heavier) bounds the range from below; the range
+//!   is widened by the spread (quartiles) of recent buckets around the level;
 //! * the range widens with the reach of the extrapolation, remaining / observed blocks
 //!   (capped at 4): the upper bound by ×(1 + reach/4), the lower by ÷(1 + reach/10);
-//! * observed stalls are expected to recur in proportion: the estimate is divided by
-//!   (1 − f/2) and the upper bound by (1 − f), f = stalled share of syncing time (≤ ½).
+//! * stalls recur: with ρ = stalled / syncing seconds so far, the estimate adds ½ρ of its
+//!   syncing time (stall time to come is skewed: most remainders see less than the mean)
+//!   and the upper bound adds the larger of ρ and a compound-Poisson 90th percentile
+//!   (`StallHistory::allowance`); the lower bound assumes no more stalls;
+//! * the chain grows while the node syncs: every bound is divided by 1 − g·c, with g the
+//!   target's growth in blocks per second and c the bound's seconds per block.
 //!
 //! With fewer than four buckets it falls back to the window rate, with a ±50 % range.
 
@@ -61,13 +64,55 @@ pub(crate) struct EtaInput<'a> {
     pub observed: u64,
     /// Blocks per second over the sliding window.
     pub window_rate: Option<f64>,
-    /// Stalled share of the time spent behind.
-    pub stall_fraction: f64,
+    /// What the stalls so far cost: how many, and their seconds against the seconds spent
+    /// syncing (behind, not stalled).
+    pub stalls: StallHistory,
     pub stalled_now: bool,
+    /// Blocks per second the target itself moves (the chain growing during the sync).
+    pub target_growth: f64,
+}
+
+/// Stalls seen so far, for the expected stall time still to come.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct StallHistory {
+    pub count: u64,
+    pub stalled_seconds: f64,
+    pub syncing_seconds: f64,
+}
+
+impl StallHistory {
+    /// Stall seconds per syncing second so far.
+    fn ratio(&self) -> f64 {
+        if self.syncing_seconds > 0.0 {
+            (self.stalled_seconds / self.syncing_seconds).min(MAX_STALL_RATIO)
+        } else {
+            0.0
+        }
+    }
+
+    /// Stall seconds the upper bound allows for over `sync_s` more syncing seconds: about
+    /// the 90th percentile of a compound Poisson process — stalls come one at a time, so
+    /// over a short remainder there is either none or a whole one. Its rate and mean length
+    /// are what was seen so far, shrunk towards a weak prior (one stall of a quarter of an
+    /// hour per four hours of syncing) so that a sync that has not stalled yet is not
+    /// promised it never will.
+    fn allowance(&self, sync_s: f64) -> f64 {
+        let n = self.count as f64;
+        let rate = (n + PRIOR_STALLS) / (self.syncing_seconds.max(0.0) + PRIOR_SYNC_S);
+        let len =
+            (self.stalled_seconds.max(0.0) + PRIOR_STALLS * PRIOR_STALL_S) / (n + PRIOR_STALLS);
+        let mu = rate * sync_s;
+        len * (mu + STALL_Z90 * mu.sqrt())
+    }
 }
 
 const MIN_POINTS: usize = 4;
 const LEVEL_POINTS: usize = 8;
+const NEGATIVE_SLOPE_R2: f64 = 0.8;
+/// The level averages over at least this share (1/n) of the history: cost per block
+/// wanders for minutes at a time (peers, cache, load), and a level from the last few
+/// buckets alone extrapolates that wandering over the whole remainder.
+const LEVEL_SHARE: usize = 2;
 const SPREAD_POINTS: usize = 10;
 /// Blocks cannot get more than this much cheaper ahead than they are now.
 const MIN_LEVEL_SHARE: f64 = 0.25;
@@ -75,6 +120,17 @@ const MIN_LEVEL_SHARE: f64 = 0.25;
 const MAX_TREND_FACTOR: f64 = 8.0;
 /// Remaining/observed beyond which the range stops widening.
 const MAX_REACH: f64 = 4.0;
+/// Stall seconds per syncing second beyond which the history is not extrapolated.
+const MAX_STALL_RATIO: f64 = 3.0;
+const PRIOR_STALLS: f64 = 1.0;
+const PRIOR_SYNC_S: f64 = 4.0 * 3600.0;
+const PRIOR_STALL_S: f64 = 900.0;
+/// One-sided 90 % quantile of a normal, in standard deviations.
+const STALL_Z90: f64 = 1.28;
+/// Share of the expected stall time the estimate includes: stall time to come is skewed
+/// (most remainders see fewer stalls than the mean, a few see many), and the estimate aims
+/// at the likeliest outcome while the upper bound carries the rest.
+const STALL_SHARE_IN_ESTIMATE: f64 = 0.5;
 
 pub(crate) fn estimate(inp: &EtaInput<'_>) -> Eta {
     if inp.remaining == 0 {
@@ -91,8 +147,9 @@ pub(crate) fn estimate(inp: &EtaInput<'_>) -> Eta {
     {
         let flat = r * m.level;
         let trend = m.integral(r).min(flat * MAX_TREND_FACTOR);
-        let w = m.r2.clamp(0.5, 1.0);
-        let mid = flat + w * (trend - flat);
+        // The trend is the estimate: cost per block growing along the chain is the rule, and
+        // hedging towards `flat` only biased it low; `flat` bounds the range instead.
+        let mid = trend;
         (
             mid,
             flat.min(trend) * m.spread_low,
@@ -110,9 +167,20 @@ pub(crate) fn estimate(inp: &EtaInput<'_>) -> Eta {
     let reach = (r / inp.observed.max(1) as f64).min(MAX_REACH);
     high *= 1.0 + 0.25 * reach;
     low /= 1.0 + 0.1 * reach;
-    let f = inp.stall_fraction.clamp(0.0, 0.5);
-    let mid = mid / (1.0 - f / 2.0);
-    high /= 1.0 - f;
+    // Stalls keep happening at the rate seen so far; the lower bound assumes none.
+    let rho = inp.stalls.ratio();
+    let mut mid = mid * (1.0 + STALL_SHARE_IN_ESTIMATE * rho);
+    high += (rho * high).max(inp.stalls.allowance(high));
+    // The chain grows while the node syncs: each second adds `target_growth` blocks to sync,
+    // at the cost per block the estimate implies (the node must be faster than the chain).
+    let g = inp.target_growth.max(0.0);
+    for v in [&mut mid, &mut low, &mut high] {
+        let per_block = *v / r;
+        let k = g * per_block;
+        if k > 0.0 && k < 0.9 {
+            *v /= 1.0 - k;
+        }
+    }
     low = low.min(mid);
     high = high.max(mid);
     Eta {
@@ -128,7 +196,6 @@ pub(crate) fn estimate(inp: &EtaInput<'_>) -> Eta {
 struct Model {
     level: f64,
     slope: f64,
-    r2: f64,
     spread_low: f64,
     spread_high: f64,
 }
@@ -142,7 +209,7 @@ impl Model {
         // Block-weighted mean of the projections, each first held within ½–2× of their
         // median: less noisy than the median, yet a bucket that absorbed the fuzzy edge
         // of a stall cannot drag it.
-        let recent = n.saturating_sub(LEVEL_POINTS)..n;
+        let recent = n.saturating_sub(LEVEL_POINTS.max(n / LEVEL_SHARE))..n;
         let mut proj: Vec<f64> = recent.clone().map(project).collect();
         let mid = median(&mut proj.clone())?;
         let level = if mid > 0.0 {
@@ -163,10 +230,16 @@ impl Model {
             .collect();
         let spread_low = quantile(&mut ratios, 0.25)?.clamp(0.1, 1.0);
         let spread_high = quantile(&mut ratios, 0.75)?.clamp(1.0, 10.0);
+        // Blocks getting lighter ahead is rare and a noisy fit finds it easily; believe it
+        // only when a straight line explains the history well.
+        let slope = if slope < 0.0 && r2 < NEGATIVE_SLOPE_R2 {
+            0.0
+        } else {
+            slope
+        };
         Some(Model {
             level,
             slope,
-            r2,
             spread_low,
             spread_high,
         })
@@ -265,8 +338,9 @@ mod tests {
             remaining,
             observed: current,
             window_rate: None,
-            stall_fraction: 0.0,
+            stalls: StallHistory::default(),
             stalled_now: false,
+            target_growth: 0.0,
         })
     }
 
@@ -304,8 +378,9 @@ mod tests {
             remaining: 100,
             observed: 0,
             window_rate: Some(10.0),
-            stall_fraction: 0.0,
+            stalls: StallHistory::default(),
             stalled_now: true,
+            target_growth: 0.0,
         });
         assert_eq!(e.seconds, Some(10.0));
         assert_eq!(e.high, None);
@@ -313,11 +388,55 @@ mod tests {
     }
 
     #[test]
+    fn stalls_and_chain_growth_lengthen_the_estimate() {
+        let pts: Vec<_> = (0..50)
+            .map(|i| (i as f64 * 10.0 + 5.0, 0.5, 10.0))
+            .collect();
+        let base = input(&pts, 500, 500);
+        let with = |stalls: StallHistory, target_growth: f64| {
+            estimate(&EtaInput {
+                points: &pts,
+                current: 500,
+                remaining: 500,
+                observed: 500,
+                window_rate: None,
+                stalls,
+                stalled_now: false,
+                target_growth,
+            })
+        };
+        // A third of the time stalled so far: half of that share is expected again, the
+        // upper bound carries all of it, the lower bound none.
+        let stalled = with(
+            StallHistory {
+                count: 2,
+                stalled_seconds: 100.0,
+                syncing_seconds: 300.0,
+            },
+            0.0,
+        );
+        let s = stalled.seconds.unwrap();
+        assert!((s - 250.0 * (1.0 + 0.5 / 3.0)).abs() < 1e-6, "{stalled:?}");
+        // Syncing alone: 250 s, × 1.25 for reaching as far again as observed.
+        let sync_high = 250.0 * 1.25;
+        assert!(stalled.high.unwrap() >= sync_high * (1.0 + 1.0 / 3.0) - 1e-6);
+        assert_eq!(stalled.low, base.low);
+        // No stall seen yet still leaves room for one in the upper bound.
+        assert!(base.high.unwrap() > sync_high);
+        // The chain adds a block every 10 s while 250 s of syncing at 0.5 s per block
+        // happen: 250 / (1 − 0.05).
+        let grown = with(StallHistory::default(), 0.1);
+        assert!(
+            (grown.seconds.unwrap() - 250.0 / 0.95).abs() < 1e-6,
+            "{grown:?}"
+        );
+    }
+
+    #[test]
     fn negative_slope_is_floored() {
         let m = Model {
             level: 1.0,
             slope: -0.01,
-            r2: 1.0,
             spread_low: 1.0,
             spread_high: 1.0,
         };

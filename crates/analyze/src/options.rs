@@ -5,7 +5,8 @@ use std::time::Duration;
 /// How long a flat stretch must last, while behind, to count as a stall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StallAfter {
-    /// max(`stall_floor`, `stall_gap_multiple` × the typical recent time between advances).
+    /// max(`stall_floor`, `stall_gap_multiple` × the tail (90th percentile) of the recent
+    /// times between advances).
     #[default]
     Auto,
     Fixed(Duration),
@@ -44,7 +45,8 @@ pub struct AnalyzeOptions {
     pub stall_after: StallAfter,
     /// Lower bound of the automatic stall threshold.
     pub stall_floor: Duration,
-    /// The automatic threshold is this many typical gaps between advances.
+    /// The automatic threshold is this many times the 90th percentile of the gaps between
+    /// advances.
     pub stall_gap_multiple: f64,
     /// Progress below this fraction of the typical rate, for longer than the stall
     /// threshold, is a crawl and counts as a stall.

@@ -174,6 +174,9 @@ pub(crate) struct Step<'a> {
     /// close to the tip that the chain itself limits progress).
     pub crawl_rate: f64,
     pub history: &'a HeightHistory,
+    /// The sample belongs to an outage that began at this time and is long enough (a
+    /// restart, or a stall threshold of failed polls) to end any stall: none spans it.
+    pub outage_since: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -223,6 +226,23 @@ impl StallDetector {
         let Some(h) = s.height else {
             return StallEvent::None;
         };
+        if let Some(since) = s.outage_since {
+            // Progress is unknowable while the node does not answer: the open stall ends
+            // where the outage began, and flat time is measured afresh after it.
+            self.anchor = (!s.obs.error).then_some((t, h));
+            self.since_anchor = WindowStats::default();
+            if let Some(o) = self.open.take() {
+                let end = since.max(o.start_ms);
+                if self.finished.len() < MAX_KEPT {
+                    let end_h = s.history.height_at(end).unwrap_or(h);
+                    self.finished.push(build(&o, end, end_h, false, opts));
+                }
+                return StallEvent::Closed {
+                    duration_ms: end - o.start_ms,
+                };
+            }
+            return StallEvent::None;
+        }
 
         if let Some(o) = &self.open {
             let end = if !s.behind {
@@ -256,6 +276,11 @@ impl StallDetector {
             return StallEvent::None;
         }
 
+        if s.obs.error {
+            // Nothing is known about progress while the node does not answer: a stall is
+            // opened (or the anchor moved) only on answers.
+            return StallEvent::None;
+        }
         match self.anchor {
             Some((at, ah)) if s.behind => {
                 let healthy = h > ah

@@ -4,12 +4,17 @@
 
 use crate::analysis::{Analysis, LiveState, StalledSince};
 use crate::cost::{Activity, Cost, CostBuckets, ProgressPoint};
-use crate::eta::{self, Eta, EtaInput};
+use crate::eta::{self, Eta, EtaInput, EtaMethod, StallHistory};
 use crate::history::HeightHistory;
+use crate::memory::MemoryTrend;
 use crate::options::{AnalyzeOptions, StallAfter};
+use crate::outage::{OutageStep, OutageTracker};
+use crate::peers::PeerTracker;
 use crate::rate::Pace;
 use crate::stall::{Delta, Observation, Stall, StallDetector, StallEvent, Step};
 use nodewarden_model::{Sample, SyncState};
+
+const TARGET_PERIOD_MS: i64 = 30 * 60_000;
 
 /// A cumulative counter; a decrease is a process restart, after which the new value is
 /// what accumulated since the restart.
@@ -88,6 +93,15 @@ pub struct NodeTracker {
     pace: Pace,
     stall: StallDetector,
     cost: CostBuckets,
+    outages: OutageTracker,
+    /// An outage happened since the last advance: the gap before the next one is not a
+    /// normal one.
+    outage_since_advance: bool,
+    memory: MemoryTrend,
+    peers: PeerTracker,
+    /// The target at the start of the previous and the current growth period: the chain's
+    /// own pace, measured over whole periods so a jump at peer discovery fades out.
+    target_marks: [Option<(i64, u64)>; 2],
 }
 
 impl NodeTracker {
@@ -120,6 +134,11 @@ impl NodeTracker {
             pace: Pace::default(),
             stall: StallDetector::default(),
             cost,
+            outages: OutageTracker::default(),
+            outage_since_advance: false,
+            memory: MemoryTrend::default(),
+            peers: PeerTracker::default(),
+            target_marks: [None, None],
         }
     }
 
@@ -147,8 +166,30 @@ impl NodeTracker {
         self.errors += u64::from(s.is_error());
         if let Some(tg) = s.target.filter(|&v| v > 0) {
             self.last_target = Some(tg);
+            match self.target_marks[1] {
+                None => self.target_marks[1] = Some((t, tg)),
+                Some((mt, _)) if t - mt >= TARGET_PERIOD_MS => {
+                    self.target_marks = [self.target_marks[1], Some((t, tg))];
+                }
+                Some(_) => {}
+            }
         }
         let obs = self.observe_resources(s, t);
+        let outage = self.outages.step(t, prev_t, obs.error, obs.reset);
+        // A blip (a poll or two timing out under load, often *because* the node is busy
+        // stalling) must not chop a stall to pieces: an outage ends the stall only once it
+        // is a restart or has lasted a stall threshold itself. The stall then ends where the
+        // outage began, so no stall spans such an outage.
+        let threshold_now = self.pace.stall_after_ms(&self.opts);
+        let outage_since = match outage {
+            OutageStep::In { start_ms, restart } if restart || t - start_ms >= threshold_now => {
+                Some(start_ms)
+            }
+            _ => None,
+        };
+        self.outage_since_advance |= matches!(outage, OutageStep::In { .. });
+        self.memory.push(t, s.rss_bytes, obs.reset);
+        self.peers.push(t, s.peers.filter(|_| !s.is_error()));
 
         let h0 = self.high;
         let current = if s.is_error() { None } else { s.current };
@@ -172,7 +213,9 @@ impl NodeTracker {
             && b > a
         {
             self.last_advance_ms = Some(t);
-            self.pace.on_advance(t, behind && !was_stalled);
+            let healthy = behind && !was_stalled && !self.outage_since_advance;
+            self.pace.on_advance(t, healthy);
+            self.outage_since_advance = matches!(outage, OutageStep::In { .. });
         }
 
         let threshold = self.pace.stall_after_ms(&self.opts);
@@ -185,12 +228,16 @@ impl NodeTracker {
                 threshold_ms: threshold,
                 crawl_rate: self.crawl_rate(h1, threshold),
                 history: &self.history,
+                outage_since,
             },
             &self.opts,
         );
-        if let StallEvent::Closed { duration_ms } = event {
-            self.stalled_ms_closed += duration_ms;
+        match event {
+            StallEvent::Closed { duration_ms } => self.stalled_ms_closed += duration_ms,
+            StallEvent::Opened { start_ms, .. } => self.pace.stall_opened(start_ms),
+            StallEvent::None => {}
         }
+        self.pace.commit(t, threshold);
         if let (Some(a), Some(b)) = (h0, h1) {
             self.attribute(a, b, dt, prev_t, t, &obs, behind, event);
         }
@@ -198,7 +245,7 @@ impl NodeTracker {
             self.behind_ms += dt;
         }
         if let (Some(h), Some(_)) = (h1, current) {
-            let clean = behind && !was_stalled && !self.stall.is_open();
+            let clean = behind && !was_stalled && !self.stall.is_open() && !obs.error;
             self.pace.on_height(t, h, clean, window);
         }
         self.history.trim(t - window.max(threshold) - 1);
@@ -330,10 +377,11 @@ impl NodeTracker {
             return Eta::UNKNOWN;
         }
         let points = self.cost.model_points(h);
-        let stall_fraction = if self.behind_ms > 0 {
-            self.stalled_ms() as f64 / self.behind_ms as f64
-        } else {
-            0.0
+        let stalled = self.stalled_ms();
+        let stalls = StallHistory {
+            count: self.stall.total(),
+            stalled_seconds: stalled as f64 / 1000.0,
+            syncing_seconds: (self.behind_ms - stalled).max(0) as f64 / 1000.0,
         };
         eta::estimate(&EtaInput {
             points: &points,
@@ -341,9 +389,32 @@ impl NodeTracker {
             remaining: tg.saturating_sub(h),
             observed: self.start.map_or(0, |(_, h0)| h.saturating_sub(h0)),
             window_rate: rate,
-            stall_fraction,
+            stalls,
             stalled_now: self.stall.is_open(),
+            target_growth: self.target_growth(),
         })
+    }
+
+    /// Blocks per second the target moves, over at least one whole period; 0 when unknown.
+    /// Never more than half the node's own mean rate: a target that runs away that fast is
+    /// peers being discovered, not the chain.
+    fn target_growth(&self) -> f64 {
+        let (Some((t0, g0)), Some(tg)) = (self.target_marks[0], self.last_target) else {
+            return 0.0;
+        };
+        let span = (self.last_ms - t0) as f64 / 1000.0;
+        let growth = tg.saturating_sub(g0) as f64 / span;
+        let node = match (self.start, self.high) {
+            (Some((ts, hs)), Some(h)) if self.last_ms > ts => {
+                h.saturating_sub(hs) as f64 * 1000.0 / (self.last_ms - ts) as f64
+            }
+            _ => 0.0,
+        };
+        if span > 0.0 {
+            growth.min(node / 2.0)
+        } else {
+            0.0
+        }
     }
 
     fn rate(&self) -> Option<f64> {
@@ -356,6 +427,7 @@ impl NodeTracker {
     pub fn snapshot(&self) -> LiveState {
         let rate = self.rate();
         let eta = self.eta(rate);
+        let trend = self.memory.trend();
         LiveState {
             node: self.node.clone(),
             t_ms: self.last_ms,
@@ -369,6 +441,7 @@ impl NodeTracker {
             eta_low_seconds: eta.low,
             eta_high_seconds: eta.high,
             eta_method: eta.method,
+            eta_stalled: self.stall.is_open() && eta.method != EtaMethod::Unknown,
             stalled_since: self
                 .stall
                 .open_since()
@@ -380,6 +453,10 @@ impl NodeTracker {
                 .map(|ht| self.last_ms as f64 / 1000.0 - ht),
             error_samples: self.errors,
             restarts: self.restarts,
+            outage_since_ms: self.outages.open_since(),
+            outages_total: self.outages.total(),
+            memory_growth_bytes_per_second: trend.map(|m| m.bytes_per_second),
+            memory_growth_significant: trend.is_some_and(|m| m.significant),
         }
     }
 
@@ -471,11 +548,17 @@ impl NodeTracker {
             eta_low_seconds: live.eta_low_seconds,
             eta_high_seconds: live.eta_high_seconds,
             eta_method: live.eta_method,
+            eta_stalled: live.eta_stalled,
             stall_after_seconds: live.stall_after_seconds,
             stall_after_auto: self.opts.stall_after == StallAfter::Auto,
             stalls_total: self.stall.total(),
             stalled_seconds: self.stalled_ms() as f64 / 1000.0,
             stalls,
+            outages_total: self.outages.total(),
+            outage_seconds: self.outages.seconds(self.last_ms),
+            outages: self.outages.list(self.last_ms),
+            peer_losses_total: self.peers.total(),
+            peer_losses: self.peers.list(),
             cpu_seconds: (tot.cpu.span_ms > 0).then_some(tot.cpu.value),
             mean_cpu_cores: (tot.cpu.span_ms > 0)
                 .then(|| tot.cpu.value * 1000.0 / tot.cpu.span_ms as f64),
@@ -483,6 +566,8 @@ impl NodeTracker {
             mean_rss_bytes: (tot.rss_n > 0).then(|| tot.rss_sum / tot.rss_n as f64),
             peak_rss_bytes: tot.rss_peak,
             last_rss_bytes: tot.rss_last,
+            memory_growth_bytes_per_second: live.memory_growth_bytes_per_second,
+            memory_growth_significant: live.memory_growth_significant,
             read_bytes: tot.read.map(|v| v.round() as u64),
             written_bytes: tot.write.map(|v| v.round() as u64),
             data_dir_bytes: tot.dir_last,

@@ -38,6 +38,10 @@ pub struct CheckConfig {
     pub backup_age_warning: Duration,
     #[serde(with = "human")]
     pub backup_age_critical: Duration,
+    /// Hours until the node process's memory runs out at its RSS trend (significant trends
+    /// only, from a live recording): WARNING below the first, CRITICAL below the second.
+    pub memory_hours_left_warning: f64,
+    pub memory_hours_left_critical: f64,
     /// Produced / expected momentums of a zenon pillar in the current epoch.
     pub pillar_ratio_warning: f64,
     pub pillar_ratio_critical: f64,
@@ -59,6 +63,8 @@ impl Default for CheckConfig {
             days_until_full_critical: 3.0,
             backup_age_warning: Duration::from_secs(26 * 3600),
             backup_age_critical: Duration::from_secs(50 * 3600),
+            memory_hours_left_warning: 72.0,
+            memory_hours_left_critical: 12.0,
             pillar_ratio_warning: 0.9,
             pillar_ratio_critical: 0.5,
         }
@@ -98,6 +104,15 @@ impl CheckConfig {
         if !(c >= 0.0 && w >= c) {
             return Err(format!(
                 "check.days_until_full_*: need 0 <= critical <= warning (got warning {w}, critical {c})"
+            ));
+        }
+        let (w, c) = (
+            self.memory_hours_left_warning,
+            self.memory_hours_left_critical,
+        );
+        if !(c >= 0.0 && w >= c && w.is_finite()) {
+            return Err(format!(
+                "check.memory_hours_left_*: need 0 <= critical <= warning (got warning {w}, critical {c})"
             ));
         }
         if self.backup_age_critical < self.backup_age_warning {

@@ -96,12 +96,21 @@ pub struct NodeView {
     pub eta_seconds: Option<f64>,
     pub eta_low_seconds: Option<f64>,
     pub eta_high_seconds: Option<f64>,
+    /// A stall is open: the views show "stalled" instead of an ETA.
+    pub eta_stalled: bool,
     pub stalled: bool,
     pub stalled_since_ms: Option<i64>,
     pub stalled_for_seconds: Option<f64>,
     pub stall_height: Option<u64>,
     pub stalls_total: u64,
     pub stall_after_seconds: f64,
+    /// Windows of failed polls and restarts so far (never counted as stalls).
+    pub outages_total: u64,
+    /// Robust RSS trend of the process, bytes/s, once there is enough history.
+    pub memory_growth_bytes_per_second: Option<f64>,
+    /// When the trend is significant: seconds until the host's available memory or the
+    /// process's cgroup limit runs out at that pace.
+    pub memory_exhaustion_seconds: Option<f64>,
     /// Highest target seen: peers dropping to 0 must not make a node look caught up.
     pub last_target: Option<u64>,
     pub process: Option<ProcessView>,
@@ -165,12 +174,16 @@ impl NodeView {
             eta_seconds: None,
             eta_low_seconds: None,
             eta_high_seconds: None,
+            eta_stalled: false,
             stalled: false,
             stalled_since_ms: None,
             stalled_for_seconds: None,
             stall_height: None,
             stalls_total: 0,
             stall_after_seconds: 0.0,
+            outages_total: 0,
+            memory_growth_bytes_per_second: None,
+            memory_exhaustion_seconds: None,
             last_target: None,
             process: None,
             data_dir_bytes: None,

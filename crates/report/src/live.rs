@@ -67,6 +67,10 @@ fn rate_text(rate: f64) -> String {
 }
 
 fn eta_text(n: &NodeView) -> String {
+    if n.eta_stalled {
+        // An estimate would only say how long the rest takes once the node moves again.
+        return "ETA stalled".into();
+    }
     match (n.eta_seconds, n.eta_low_seconds, n.eta_high_seconds) {
         (Some(e), Some(lo), Some(hi)) => format!("ETA {} ({}–{})", age(e), age(lo), age(hi)),
         (Some(e), Some(lo), None) => format!("ETA {} (≥{})", age(e), age(lo)),
@@ -96,9 +100,25 @@ pub fn log_line(n: &NodeView) -> String {
             opt("target", n.last_target.or(r.target).map(|v| v.to_string())),
             Some(format!("synced={}", u8::from(r.synced))),
             opt("rate", n.rate_blocks_per_second.map(|v| format!("{v:.2}"))),
-            opt("eta_s", n.eta_seconds.map(|v| format!("{v:.0}"))),
-            opt("eta_low_s", n.eta_low_seconds.map(|v| format!("{v:.0}"))),
-            opt("eta_high_s", n.eta_high_seconds.map(|v| format!("{v:.0}"))),
+            n.eta_stalled.then(|| "eta=stalled".to_string()),
+            opt(
+                "eta_s",
+                n.eta_seconds
+                    .filter(|_| !n.eta_stalled)
+                    .map(|v| format!("{v:.0}")),
+            ),
+            opt(
+                "eta_low_s",
+                n.eta_low_seconds
+                    .filter(|_| !n.eta_stalled)
+                    .map(|v| format!("{v:.0}")),
+            ),
+            opt(
+                "eta_high_s",
+                n.eta_high_seconds
+                    .filter(|_| !n.eta_stalled)
+                    .map(|v| format!("{v:.0}")),
+            ),
             Some(format!("stalled={}", u8::from(n.stalled))),
             opt("stall_height", n.stall_height.map(|v| v.to_string())),
             opt(
@@ -131,5 +151,62 @@ fn quote(s: &str) -> String {
         s.to_string()
     } else {
         format!("{:?}", s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nodewarden_model::{NodeReport, SyncState};
+
+    fn syncing() -> NodeView {
+        let mut n = NodeView::new(NodeReport {
+            name: "znn".into(),
+            kind: "zenon".into(),
+            url: "http://127.0.0.1:35997".into(),
+            ok: true,
+            error: None,
+            error_reason: None,
+            state: Some(SyncState::Syncing),
+            current: Some(500),
+            target: Some(1000),
+            peers: Some(8),
+            synced: false,
+            progress_percent: Some(50.0),
+            head_height: Some(500),
+            head_hash: None,
+            head_time: None,
+            head_age_seconds: None,
+            client_version: None,
+            latency_ms: Some(3.0),
+        });
+        n.eta_seconds = Some(120.0);
+        n.eta_low_seconds = Some(100.0);
+        n.eta_high_seconds = Some(200.0);
+        n
+    }
+
+    #[test]
+    fn a_stalled_node_shows_stalled_instead_of_an_eta() {
+        let n = syncing();
+        assert!(
+            live_line(&n, 4).contains("ETA 2m00s"),
+            "{}",
+            live_line(&n, 4)
+        );
+        assert!(log_line(&n).contains("eta_s=120"));
+        let mut n = syncing();
+        n.eta_stalled = true;
+        n.eta_high_seconds = None;
+        let line = live_line(&n, 4);
+        assert!(
+            line.contains("ETA stalled") && !line.contains("2m00s"),
+            "{line}"
+        );
+        let log = log_line(&n);
+        assert!(
+            log.contains("eta=stalled") && !log.contains("eta_s="),
+            "{log}"
+        );
     }
 }

@@ -24,6 +24,13 @@ fn rate(r: f64) -> String {
 
 /// "48s (40s – 1m05s) [height-model]"; an ongoing stall has no upper bound.
 pub fn eta_range(a: &Analysis) -> String {
+    if a.eta_stalled {
+        return format!(
+            "stalled (then at least {} once it moves again) [{}]",
+            opt(a.eta_low_seconds, age),
+            name(&a.eta_method)
+        );
+    }
     match a.eta_seconds {
         None if a.synced => "none (synced)".into(),
         None => "unknown (no progress or no target)".into(),
@@ -105,6 +112,57 @@ pub const STALL_HEADER: [&str; 9] = [
     "#", "START", "HEIGHT", "DURATION", "CAUSE", "CPU", "READ", "WRITE", "NO PEERS",
 ];
 
+pub const OUTAGE_HEADER: [&str; 5] = ["#", "START", "DURATION", "FAILED POLLS", "RESTART"];
+
+/// One row per outage (the last 20): when, how long, failed polls, restart or not.
+pub fn outage_rows(a: &Analysis) -> Vec<Vec<String>> {
+    let skip = a.outages.len().saturating_sub(20);
+    a.outages
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .map(|(i, o)| {
+            vec![
+                (i + 1).to_string(),
+                format!("+{}", age((o.start_ms - a.first_ms) as f64 / 1000.0)),
+                format!(
+                    "{}{}",
+                    age(o.duration_seconds),
+                    if o.ongoing { " (ongoing)" } else { "" }
+                ),
+                count(o.failed_polls),
+                if o.restart { "yes" } else { "no" }.into(),
+            ]
+        })
+        .collect()
+}
+
+pub const PEER_HEADER: [&str; 6] = ["#", "START", "DURATION", "FROM", "MIN", "AT 0"];
+
+/// One row per peer-loss event (the last 20).
+pub fn peer_rows(a: &Analysis) -> Vec<Vec<String>> {
+    let skip = a.peer_losses.len().saturating_sub(20);
+    a.peer_losses
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .map(|(i, p)| {
+            vec![
+                (i + 1).to_string(),
+                format!("+{}", age((p.start_ms - a.first_ms) as f64 / 1000.0)),
+                format!(
+                    "{}{}",
+                    age((p.end_ms - p.start_ms) as f64 / 1000.0),
+                    if p.ongoing { " (ongoing)" } else { "" }
+                ),
+                p.from.to_string(),
+                p.min.to_string(),
+                age(p.zero_seconds),
+            ]
+        })
+        .collect()
+}
+
 /// The buckets that took longest per block: the "problem block ranges". Ranges reached
 /// after the node first synced are left out: there it waits for the chain's next block.
 pub fn slowest(a: &Analysis, n: usize) -> Vec<&HeightCost> {
@@ -185,9 +243,16 @@ pub fn analysis_text(a: &Analysis, source: &str) -> String {
         (
             "memory",
             format!(
-                "RSS {} mean, {} peak",
+                "RSS {} mean, {} peak{}",
                 opt(a.mean_rss_bytes, |b| bytes(b as u64)),
-                opt(a.peak_rss_bytes, bytes)
+                opt(a.peak_rss_bytes, bytes),
+                match a.memory_growth_bytes_per_second {
+                    Some(g) if a.memory_growth_significant => {
+                        format!(", growing {}/h", bytes(g.max(0.0) as u64 * 3600))
+                    }
+                    Some(_) => ", no trend".into(),
+                    None => String::new(),
+                }
             ),
         ),
         (
@@ -211,6 +276,26 @@ pub fn analysis_text(a: &Analysis, source: &str) -> String {
             format!("{} RPC errors, {} restarts", a.error_samples, a.restarts),
         ));
     }
+    if a.outages_total > 0 {
+        kv.push((
+            "outages",
+            format!(
+                "{}, {} in total (failed polls and restarts; not stalls)",
+                a.outages_total,
+                age(a.outage_seconds)
+            ),
+        ));
+    }
+    if a.peer_losses_total > 0 {
+        kv.push((
+            "peer loss",
+            format!(
+                "{} drops to half the usual peers or fewer, {} at 0 peers",
+                a.peer_losses_total,
+                age(a.peer_losses.iter().map(|p| p.zero_seconds).sum())
+            ),
+        ));
+    }
     for (k, v) in kv {
         o.push_str(&format!("  {k:<10} {v}\n"));
     }
@@ -221,6 +306,14 @@ pub fn analysis_text(a: &Analysis, source: &str) -> String {
             &stall_rows(&a.stalls, a.first_ms),
             &[0, 1, 2, 5, 6, 7, 8],
         ));
+    }
+    if !a.outages.is_empty() {
+        o.push_str("\n  outages:\n");
+        o.push_str(&table(&OUTAGE_HEADER, &outage_rows(a), &[0, 1, 2, 3]));
+    }
+    if !a.peer_losses.is_empty() {
+        o.push_str("\n  peer losses:\n");
+        o.push_str(&table(&PEER_HEADER, &peer_rows(a), &[0, 1, 2, 3, 4]));
     }
     let worst = slowest(a, 5);
     if !worst.is_empty() {

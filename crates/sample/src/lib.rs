@@ -3,9 +3,11 @@
 mod dirsize;
 mod host;
 mod listen;
+mod mem;
 mod process;
 
 pub use dirsize::DirSizer;
 pub use host::{CpuTimes, HostSample, HostSampler};
 pub use listen::find_listener;
+pub use mem::{cgroup_limit_bytes, host_available_bytes, parse_limit, parse_meminfo_available};
 pub use process::{ProcessSample, ProcessSampler, ProcessSelector};

@@ -63,7 +63,9 @@ function card(n) {
     row('height', `${count(n.current)} / ${count(target)}${pct == null ? '' : ' (' + pct.toFixed(2) + '%)'}`);
     row('state', (n.synced ? 'synced' : n.state || '–'));
     row('rate', n.rate_blocks_per_second == null ? '–' : n.rate_blocks_per_second.toFixed(1) + ' blocks/s');
-    if (!n.synced) {
+    if (!n.synced && n.eta_stalled) {
+      row('ETA', 'stalled');
+    } else if (!n.synced) {
       const range = n.eta_low_seconds != null ? ` (${age(n.eta_low_seconds)}–${n.eta_high_seconds == null ? '?' : age(n.eta_high_seconds)})` : '';
       row('ETA', age(n.eta_seconds) + range);
     }
@@ -74,6 +76,9 @@ function card(n) {
   if (n.process) {
     row('CPU', n.process.cpu_percent == null ? '–' : n.process.cpu_percent.toFixed(0) + '%');
     row('RSS', bytes(n.process.rss_bytes));
+    if (n.memory_exhaustion_seconds != null) {
+      c.append(el('p', { class: 'alert' }, `memory grows ${bytes(n.memory_growth_bytes_per_second * 3600)}/h: runs out in ${age(n.memory_exhaustion_seconds)}`));
+    }
   }
   if (n.backup_age_seconds != null) row('last backup', age(n.backup_age_seconds) + ' ago');
   c.append(dl);

@@ -72,9 +72,16 @@ fn backup_duration(n: &NodeView) -> Option<f64> {
 }
 
 /// A synced node has nothing left to do: 0, not a missing series, so dashboards and alerts
-/// see "done" rather than "unknown".
+/// see "done" rather than "unknown". A stalled node has no ordinary ETA: the series is
+/// absent and `nodewarden_sync_eta_stalled` says why.
 fn eta(n: &NodeView, v: Option<f64>) -> Option<f64> {
-    if n.report.synced { Some(0.0) } else { v }
+    if n.report.synced {
+        Some(0.0)
+    } else if n.eta_stalled {
+        None
+    } else {
+        v
+    }
 }
 
 /// Per-node single-value families: (name, type, help, value).
@@ -126,6 +133,30 @@ const SIMPLE: &[(&str, &str, &str, Getter)] = &[
         "gauge",
         "Pessimistic end of the ETA range.",
         |n| eta(n, n.eta_high_seconds),
+    ),
+    (
+        "nodewarden_sync_eta_stalled",
+        "gauge",
+        "1 while stalled: the ETA series are withheld until the node moves again.",
+        |n| Some(f64::from(u8::from(n.eta_stalled && !n.report.synced))),
+    ),
+    (
+        "nodewarden_outages_total",
+        "counter",
+        "Windows of failed polls and process restarts; never counted as stalls.",
+        |n| Some(n.outages_total as f64),
+    ),
+    (
+        "nodewarden_process_memory_growth_bytes_per_second",
+        "gauge",
+        "Robust RSS trend of the node process (window minima, Theil-Sen; restarts apart).",
+        |n| n.memory_growth_bytes_per_second,
+    ),
+    (
+        "nodewarden_memory_exhaustion_seconds",
+        "gauge",
+        "When the RSS trend is significant: seconds until host or cgroup memory runs out.",
+        |n| n.memory_exhaustion_seconds,
     ),
     (
         "nodewarden_stalled",

@@ -22,6 +22,35 @@ use crate::store::{ChainDb, DirLock, ensure_files};
 const TICK: Duration = Duration::from_millis(25);
 /// Bytes of block values one tick may write; bounds tick latency and disk rate.
 const BYTES_PER_TICK: u64 = 2 << 20;
+/// A scenario's leak stops growing here, so a forgotten sim cannot take the host down.
+pub const MAX_RSS_GROWTH_TOTAL: usize = 1 << 30;
+
+/// The scenario's memory leak: pages allocated and written (so they count in RSS), never
+/// freed while the process runs.
+#[derive(Default)]
+struct Leak {
+    held: Vec<Vec<u8>>,
+    total: usize,
+    owed: f64,
+}
+
+impl Leak {
+    fn grow(&mut self, bytes_per_second: u64, sim_ms: f64) {
+        if bytes_per_second == 0 || self.total >= MAX_RSS_GROWTH_TOTAL {
+            return;
+        }
+        self.owed += bytes_per_second as f64 * sim_ms / 1000.0;
+        // Whole 64 KiB chunks: fewer, larger allocations the allocator will not pool.
+        const CHUNK: f64 = 65_536.0;
+        let chunks = (self.owed / CHUNK).floor();
+        if chunks >= 1.0 {
+            self.owed -= chunks * CHUNK;
+            let n = (chunks as usize * CHUNK as usize).min(MAX_RSS_GROWTH_TOTAL - self.total);
+            self.held.push(vec![1u8; n]);
+            self.total += n;
+        }
+    }
+}
 
 pub struct EngineConfig {
     pub kind: Kind,
@@ -62,6 +91,7 @@ pub fn run(
         .unwrap_or(1);
     let cap = (BYTES_PER_TICK / u64::from(cfg.scenario.block_bytes)).max(batch_max);
     let mut burner: Option<Burner> = None;
+    let mut leak = Leak::default();
     let mut result = Ok(());
     let mut last = Instant::now();
     // A message or a dropped sender both mean stop.
@@ -69,6 +99,7 @@ pub fn run(
         let now = Instant::now();
         let dt_ms = now.duration_since(last).as_secs_f64() * 1000.0 * cfg.speed;
         last = now;
+        leak.grow(cfg.scenario.rss_growth, dt_ms);
         let tip = clock.tip_at(now_ms()).max(snap.height);
         let events = model.step(dt_ms, tip, cap);
         let target = model.height();

@@ -32,6 +32,9 @@ struct Local {
 pub(crate) struct LocalSample {
     process: Option<ProcessSample>,
     dir_bytes: Option<u64>,
+    /// Room for the process to grow: host available memory and its cgroup limit.
+    mem_available: Option<u64>,
+    cgroup_limit: Option<u64>,
 }
 
 pub(crate) struct Slot {
@@ -223,9 +226,12 @@ async fn sample_local(local: Arc<Mutex<Local>>, timeout: Duration) -> LocalSampl
         let Ok(mut l) = local.try_lock() else {
             return LocalSample::default();
         };
+        let process = l.process.as_mut().and_then(ProcessSampler::sample);
         LocalSample {
-            process: l.process.as_mut().and_then(ProcessSampler::sample),
+            process,
             dir_bytes: l.dir.as_mut().and_then(|d| d.size().ok()),
+            mem_available: process.and(nodewarden_sample::host_available_bytes()),
+            cgroup_limit: process.and_then(|p| nodewarden_sample::cgroup_limit_bytes(p.pid)),
         }
     });
     match tokio::time::timeout(timeout, task).await {
@@ -306,7 +312,22 @@ impl Slot {
         sample.data_dir_bytes = local.dir_bytes.or(self.view.data_dir_bytes);
         self.view.data_dir_bytes = sample.data_dir_bytes;
         self.tracker.push(&sample);
-        apply_live(&mut self.view, &self.tracker.snapshot());
+        let live = self.tracker.snapshot();
+        apply_live(&mut self.view, &live);
+        self.view.memory_exhaustion_seconds = match (
+            live.memory_growth_significant,
+            live.memory_growth_bytes_per_second,
+            sample.rss_bytes,
+        ) {
+            (true, Some(g), Some(rss)) => nodewarden_analyze::exhaustion_seconds(
+                g,
+                rss,
+                local.mem_available,
+                local.cgroup_limit,
+            )
+            .filter(|s| *s <= nodewarden_analyze::FORECAST_HORIZON_SECONDS),
+            _ => None,
+        };
         // The derived flag of the one-shot report ignores history; the tracker's also keeps
         // the last known target when peers vanish. Both must agree for "synced".
         self.view.report.synced = self.view.report.synced && !self.view.stalled;

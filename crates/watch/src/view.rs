@@ -9,6 +9,9 @@ pub(crate) fn apply_live(view: &mut NodeView, live: &LiveState) {
     view.eta_seconds = live.eta_seconds;
     view.eta_low_seconds = live.eta_low_seconds;
     view.eta_high_seconds = live.eta_high_seconds;
+    view.eta_stalled = live.eta_stalled;
+    view.outages_total = live.outages_total;
+    view.memory_growth_bytes_per_second = live.memory_growth_bytes_per_second;
     view.stalled = live.stalled_since.is_some();
     view.stalled_since_ms = live.stalled_since.map(|s| s.start_ms);
     view.stall_height = live.stalled_since.map(|s| s.height);

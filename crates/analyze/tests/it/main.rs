@@ -4,6 +4,7 @@ mod common;
 mod compare;
 mod csv_nodes;
 mod eta;
+mod groundtruth;
 mod json_contract;
 mod parallel;
 mod props;

@@ -119,13 +119,20 @@ fn peers_gone_and_target_zero_is_a_peers_stall() {
 }
 
 #[test]
-fn restart_resets_counters_without_negative_cost() {
+fn restart_is_an_outage_not_a_stall_and_costs_nothing_negative() {
     let (samples, truth) = run(profile(vec![ev(40_000, 90.0, EventKind::Restart)]));
     let a = analyze_one(&samples);
     assert_eq!(a.restarts, 1);
     assert!(a.error_samples > 0);
-    assert_matches(&a.stalls, &truth.events, 4_000);
-    assert_eq!(a.stalls[0].cause, StallCause::Restart);
+    // Issue 15: a node that does not answer is not stalled; the restart is an outage.
+    assert_eq!(a.stalls, vec![]);
+    assert_eq!(a.outages_total, 1);
+    let (start, end, _) = truth.events[0];
+    let o = &a.outages[0];
+    assert!(o.restart && !o.ongoing);
+    assert_eq!(o.failed_polls, a.error_samples);
+    assert!((o.start_ms - start).abs() <= 2_000, "{o:?} vs {start}");
+    assert!((o.end_ms - end).abs() <= 2_000, "{o:?} vs {end}");
     // CPU used = what the first process had used when last seen + what the second used.
     let last_before = samples
         .iter()
@@ -219,4 +226,45 @@ fn ongoing_stall_is_reported_open() {
     assert!((a.stalls[0].duration_seconds - 1_800.0).abs() < 4.0);
     assert_eq!(a.eta_high_seconds, None);
     assert!(a.eta_seconds.is_some());
+}
+
+#[test]
+fn a_poll_timing_out_inside_a_stall_does_not_split_it_but_a_long_outage_ends_it() {
+    let (mut samples, truth) = run(profile(vec![ev(
+        40_000,
+        600.0,
+        EventKind::Flat(FlatCause::Cpu),
+    )]));
+    let (start, end, _) = truth.events[0];
+    // Three single polls time out in the middle of the stall.
+    let inside: Vec<usize> = (0..samples.len())
+        .filter(|&i| samples[i].t_ms > start + 100_000 && samples[i].t_ms < end - 100_000)
+        .collect();
+    for &i in [inside[0], inside[60], inside[120]].iter() {
+        let t = samples[i].t_ms;
+        samples[i] = nodewarden_analyze::Sample::new(t, "n", nodewarden_analyze::SyncState::Error);
+    }
+    let a = analyze_one(&samples);
+    assert_matches(&a.stalls, &truth.events, 4_000);
+    assert_eq!(a.stalls[0].cause, StallCause::Cpu);
+    assert_eq!(a.outages_total, 3, "{:?}", a.outages);
+    // Five minutes of failed polls in the middle: the stall ends where they began.
+    let cut = samples[inside[0]].t_ms;
+    for s in samples
+        .iter_mut()
+        .filter(|s| s.t_ms >= cut && s.t_ms < cut + 300_000)
+    {
+        *s = nodewarden_analyze::Sample::new(s.t_ms, "n", nodewarden_analyze::SyncState::Error);
+    }
+    let a = analyze_one(&samples);
+    assert_eq!(a.stalls[0].end_ms, cut, "{:?}", a.stalls);
+    for s in &a.stalls {
+        assert!(
+            a.outages
+                .iter()
+                .all(|o| o.end_ms <= s.start_ms || o.start_ms >= s.end_ms),
+            "{s:?} spans {:?}",
+            a.outages
+        );
+    }
 }

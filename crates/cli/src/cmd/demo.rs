@@ -38,7 +38,7 @@ const NODES: [DemoNode; 4] = [
         name: "eth",
         kind: Kind::Ethereum,
         scenario: include_str!("../../../../scenarios/ethereum.toml"),
-        about: "an execution client in batches, an io stall at 40,000",
+        about: "an execution client in batches, an io stall at 40,000, leaking memory",
     },
     DemoNode {
         name: "xx",
@@ -98,6 +98,13 @@ pub async fn run(args: DemoArgs, config: Option<&Path>) -> CmdResult {
     let mut live = args.live;
     if live.record.is_none() && !live.no_record {
         live.record = Some(dir.join("demo.db"));
+    }
+    // The sims compress time but a stall threshold is wall time: five sim-minutes of no
+    // progress, unless the user chose otherwise, so the compressed stalls show as stalls.
+    if live.stall_after.is_none() && base.watch.stall_after == nodewarden_config::StallAfter::Auto {
+        live.stall_after = Some(nodewarden_config::StallAfter::Fixed(
+            Duration::from_secs_f64((300.0 / args.speed).max(2.0)),
+        ));
     }
     let config = Config { nodes, ..base };
     let settings = match Settings::resolve(&config, &live, false) {

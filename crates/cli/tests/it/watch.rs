@@ -8,7 +8,7 @@ use nodewarden_record::Recording;
 
 use crate::support::*;
 
-const METRICS: [&str; 19] = [
+const METRICS: [&str; 21] = [
     "nodewarden_sync_current_height",
     "nodewarden_sync_target_height",
     "nodewarden_sync_state",
@@ -18,6 +18,8 @@ const METRICS: [&str; 19] = [
     "nodewarden_sync_eta_seconds",
     "nodewarden_stalled",
     "nodewarden_stalls_total",
+    "nodewarden_sync_eta_stalled",
+    "nodewarden_outages_total",
     "nodewarden_head_age_seconds",
     "nodewarden_rpc_up",
     "nodewarden_rpc_errors_total",
@@ -199,6 +201,7 @@ fn deploy_rules_and_scrape_config_pass_promtool() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/prometheus");
     for args in [
         vec!["check", "rules", "alerts.yml"],
+        vec!["test", "rules", "alerts_test.yml"],
         vec!["check", "config", "prometheus.yml"],
     ] {
         let out = Command::new(promtool())

@@ -10,7 +10,7 @@ use super::{CheckResult, Level, Thresholds};
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// Every check of one node, in a fixed order (rpc, synced, head_age, peers, stalled, disk,
-/// disk_days_left, process, backup_age, pillar).
+/// disk_days_left, process, memory, backup_age, pillar).
 pub fn evaluate(node: &NodeConfig, cfg: &CheckConfig, f: &Facts) -> Vec<CheckResult> {
     let n = node.name.as_str();
     let kind = kind_of(node, f);
@@ -49,6 +49,7 @@ pub fn evaluate(node: &NodeConfig, cfg: &CheckConfig, f: &Facts) -> Vec<CheckRes
         Some((true, m)) => CheckResult::new(n, "process", Level::Ok, m.clone()),
         Some((false, m)) => CheckResult::new(n, "process", Level::Critical, m.clone()),
     });
+    out.push(memory(n, cfg, f));
     out.push(backup(n, cfg, &f.backup));
     if let Some(p) = &f.pillar {
         out.push(pillar(n, cfg, p));
@@ -271,6 +272,56 @@ fn disk(n: &str, cfg: &CheckConfig, f: &Facts) -> Vec<CheckResult> {
         }
     };
     vec![free, days]
+}
+
+/// Hours until memory runs out at the process's RSS trend, when the trend is a leak. The
+/// trend needs history (20 minutes of a live recording); GC sawtooth and restarts are not
+/// leaks (`analyze`'s memory trend).
+fn memory(n: &str, cfg: &CheckConfig, f: &Facts) -> CheckResult {
+    let Some(r) = f.recording.as_ref().filter(|r| r.live) else {
+        return CheckResult::skipped(
+            n,
+            "memory",
+            "needs a live recording (watch --record)".into(),
+        );
+    };
+    match (r.memory_growth, r.rss_bytes) {
+        (Some((g, true)), Some(rss)) => {
+            match nodewarden_analyze::exhaustion_seconds(g, rss, f.memory_available_bytes, None) {
+                Some(s) => CheckResult::measured(
+                    n,
+                    "memory",
+                    s / 3600.0,
+                    "",
+                    Thresholds::below(
+                        cfg.memory_hours_left_warning,
+                        cfg.memory_hours_left_critical,
+                    ),
+                    format!(
+                        "RSS grows {:.1} MiB/h: available memory runs out in {:.1} h",
+                        g * 3600.0 / 1048576.0,
+                        s / 3600.0
+                    ),
+                ),
+                None => CheckResult::new(
+                    n,
+                    "memory",
+                    Level::Unknown,
+                    "RSS grows, but the host's available memory is unknown".into(),
+                ),
+            }
+        }
+        (Some((g, _)), _) => CheckResult::new(
+            n,
+            "memory",
+            Level::Ok,
+            format!(
+                "no significant RSS trend ({:+.1} MiB/h)",
+                g * 3600.0 / 1048576.0
+            ),
+        ),
+        _ => CheckResult::skipped(n, "memory", "too little RSS history for a trend".into()),
+    }
 }
 
 fn backup(n: &str, cfg: &CheckConfig, b: &BackupFact) -> CheckResult {

@@ -26,6 +26,8 @@ pub struct Facts {
     pub backup: BackupFact,
     /// `None` unless the node is a zenon pillar (`pillar = "NAME"`).
     pub pillar: Option<Result<PillarStats, String>>,
+    /// The host's available memory, for the memory forecast.
+    pub memory_available_bytes: Option<u64>,
 }
 
 /// Two readings `elapsed` apart.
@@ -133,6 +135,7 @@ pub async fn gather(
         process: process_alive(node),
         backup,
         pillar,
+        memory_available_bytes: nodewarden_sample::host_available_bytes(),
     }
 }
 

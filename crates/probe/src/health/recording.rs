@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use nodewarden_analyze::{AnalyzeOptions, NodeTracker};
 use nodewarden_record::{RecordError, Recording};
 
 /// How far back the recording is read.
@@ -21,6 +22,10 @@ pub struct RecordingFacts {
     pub unchanged_behind_s: Option<f64>,
     pub growth_bytes_per_s: Option<f64>,
     pub span_s: f64,
+    /// The process's RSS trend from the same tracker `analyze` and `watch` use: bytes/s,
+    /// and whether it is significant (a leak rather than GC sawtooth or restarts).
+    pub memory_growth: Option<(f64, bool)>,
+    pub rss_bytes: Option<u64>,
 }
 
 /// The newest run of `path` that holds `node`, summarised; `Ok(None)` when the file does
@@ -43,13 +48,28 @@ pub fn from_recording(path: &Path, node: &str) -> Result<Option<RecordingFacts>,
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     let mut acc = Acc::default();
-    store.for_each_sample(run.id, Some(node), |s| {
-        if s.t_ms < now_ms - WINDOW_MS || s.current.is_none() && s.data_dir_bytes.is_none() {
-            return;
-        }
-        acc.push(s.t_ms, s.current, s.target, s.data_dir_bytes);
-    })?;
-    Ok(acc.finish(&run.name, now_ms))
+    let mut tracker = NodeTracker::new(node, AnalyzeOptions::default());
+    let mut rss = None;
+    store
+        .for_each_sample(run.id, Some(node), |s| {
+            if s.t_ms < now_ms - WINDOW_MS {
+                return;
+            }
+            tracker.push(&s);
+            rss = s.rss_bytes.or(rss);
+            if s.current.is_none() && s.data_dir_bytes.is_none() {
+                return;
+            }
+            acc.push(s.t_ms, s.current, s.target, s.data_dir_bytes);
+        })?;
+    let live = tracker.snapshot();
+    Ok(acc.finish(&run.name, now_ms).map(|f| RecordingFacts {
+        memory_growth: live
+            .memory_growth_bytes_per_second
+            .map(|g| (g, live.memory_growth_significant)),
+        rss_bytes: rss,
+        ..f
+    }))
 }
 
 #[derive(Default)]
@@ -98,6 +118,8 @@ impl Acc {
             unchanged_behind_s: unchanged,
             growth_bytes_per_s: growth,
             span_s: (self.last_t - first) as f64 / 1000.0,
+            memory_growth: None,
+            rss_bytes: None,
         })
     }
 }

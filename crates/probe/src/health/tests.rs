@@ -41,6 +41,7 @@ fn facts(s: Status, later: Option<Status>, now: SystemTime) -> Facts {
         process: None,
         backup: BackupFact::NotConfigured,
         pillar: None,
+        memory_available_bytes: None,
     }
 }
 
@@ -134,5 +135,41 @@ fn perfdata_and_overall_ranks() {
     assert_eq!(
         line.lines().next().unwrap(),
         "NODEWARDEN CRITICAL - a/b rpc CRITICAL: x / y z"
+    );
+}
+
+#[test]
+fn memory_warns_on_a_leak_and_never_on_a_flat_trend() {
+    let now = SystemTime::now();
+    let cfg = CheckConfig::default();
+    let mut f = facts(status(50, 50, 12, 1.0, now), None, now);
+    assert!(by_name(&evaluate(&node(), &cfg, &f), "memory").skipped);
+    let rec = |growth: Option<(f64, bool)>| RecordingFacts {
+        run: "r".into(),
+        live: true,
+        unchanged_behind_s: None,
+        growth_bytes_per_s: None,
+        span_s: 3600.0,
+        memory_growth: growth,
+        rss_bytes: Some(2 << 30),
+    };
+    // 1 MB/s with 36 GB available: 10 h left, below the 12 h critical line.
+    f.memory_available_bytes = Some(36_000_000_000);
+    f.recording = Some(rec(Some((1e6, true))));
+    let m = evaluate(&node(), &cfg, &f);
+    let m = by_name(&m, "memory");
+    assert_eq!(m.status, Level::Critical);
+    assert!((m.value.unwrap() - 10.0).abs() < 1e-9, "{m:?}");
+    // 100 kB/s: 100 h, above the warning line.
+    f.recording = Some(rec(Some((1e5, true))));
+    assert_eq!(
+        by_name(&evaluate(&node(), &cfg, &f), "memory").status,
+        Level::Ok
+    );
+    // The same slope but not significant (sawtooth): OK whatever the forecast would say.
+    f.recording = Some(rec(Some((1e6, false))));
+    assert_eq!(
+        by_name(&evaluate(&node(), &cfg, &f), "memory").status,
+        Level::Ok
     );
 }

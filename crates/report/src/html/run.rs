@@ -8,7 +8,10 @@ use crate::format::{age, bytes, count, opt, percent, utc};
 use crate::svg::{
     Axis, BLUE, Band, Chart, GREEN, GREY, ORANGE, PURPLE, SKY, Series, Unit, VERMILION, escape,
 };
-use crate::text::{STALL_HEADER, eta_range, name, slowest, stall_rows};
+use crate::text::{
+    OUTAGE_HEADER, PEER_HEADER, STALL_HEADER, eta_range, name, outage_rows, peer_rows, slowest,
+    stall_rows,
+};
 use crate::timeline::TimePoint;
 
 /// What the page shows of one node: its analysis and its time series.
@@ -74,6 +77,14 @@ fn summary(a: &Analysis) -> String {
                 if a.stall_after_auto { " (auto)" } else { "" }
             ),
         ),
+        (
+            "outages",
+            format!(
+                "{}, {} in total (failed polls, restarts)",
+                a.outages_total,
+                age(a.outage_seconds)
+            ),
+        ),
     ];
     let res = [
         (
@@ -87,9 +98,15 @@ fn summary(a: &Analysis) -> String {
         (
             "RSS mean / peak",
             format!(
-                "{} / {}",
+                "{} / {}{}",
                 opt(a.mean_rss_bytes, |b| bytes(b as u64)),
-                opt(a.peak_rss_bytes, bytes)
+                opt(a.peak_rss_bytes, bytes),
+                match a.memory_growth_bytes_per_second {
+                    Some(g) if a.memory_growth_significant => {
+                        format!("; growing {}/h", bytes(g.max(0.0) as u64 * 3600))
+                    }
+                    _ => String::new(),
+                }
             ),
         ),
         (
@@ -153,6 +170,27 @@ fn time_bands(stalls: &[Stall], first_ms: i64) -> Vec<Band> {
         .collect()
 }
 
+/// Peer-loss bands for the peers chart: where the count fell to half or less.
+fn peer_bands(a: &nodewarden_analyze::Analysis) -> Vec<Band> {
+    a.peer_losses
+        .iter()
+        .map(|p| {
+            Band::new(
+                (p.start_ms - a.first_ms) as f64 / 1000.0,
+                (p.end_ms - a.first_ms) as f64 / 1000.0,
+                "peer loss",
+            )
+            .detail(format!(
+                "peers {} → {} for {}, {} at 0",
+                p.from,
+                p.min,
+                age((p.end_ms - p.start_ms) as f64 / 1000.0),
+                age(p.zero_seconds)
+            ))
+        })
+        .collect()
+}
+
 fn describe(s: &Stall) -> String {
     format!(
         "stall at height {}: {} for {}{}",
@@ -174,6 +212,14 @@ fn node_section(n: &NodeData<'_>) -> String {
             &stall_rows(&a.stalls, a.first_ms),
             &[0, 2, 5, 6, 7, 8],
         ));
+    }
+    if !a.outages.is_empty() {
+        s.push_str("<h3>Outages (failed polls, restarts)</h3>");
+        s.push_str(&table(&OUTAGE_HEADER, &outage_rows(a), &[0, 2, 3]));
+    }
+    if !a.peer_losses.is_empty() {
+        s.push_str("<h3>Peer losses</h3>");
+        s.push_str(&table(&PEER_HEADER, &peer_rows(a), &[0, 3, 4]));
     }
     for chart in charts(n) {
         s.push_str(&chart.render());
@@ -225,6 +271,7 @@ pub(crate) fn charts(n: &NodeData<'_>) -> Vec<Chart> {
             .x(time())
             .y(Axis::new("height", Unit::Count))
             .bands(bands.clone())
+            .bands(peer_bands(a))
             .series(Series::area(
                 "height",
                 BLUE,
@@ -309,6 +356,7 @@ pub(crate) fn charts(n: &NodeData<'_>) -> Vec<Chart> {
             .x(time())
             .y(Axis::new("peers", Unit::Count).from_zero())
             .bands(bands)
+            .bands(peer_bands(a))
             .series(Series::line(
                 "peers (fewest per interval)",
                 GREEN,

@@ -74,3 +74,49 @@ fn compare_page_overlays_both_runs() {
     assert!(html.contains("same speed"));
     assert!(html.contains("Stalls in A"));
 }
+
+#[test]
+fn peer_losses_and_outages_are_listed_beside_the_sync_graph() {
+    let mut p = Profile::new("n", 20_000, vec![Phase::constant(20_001, 10.0)]);
+    p.events = vec![
+        Event {
+            at: 6_000,
+            seconds: 300.0,
+            kind: EventKind::Flat(FlatCause::Peers),
+        },
+        Event {
+            at: 12_000,
+            seconds: 60.0,
+            kind: EventKind::Restart,
+        },
+    ];
+    let samples: Vec<_> = generate(p).collect();
+    let mut tl = Timeline::new("n", 400);
+    for s in &samples {
+        tl.push(s);
+    }
+    let a = analyze(&samples, &AnalyzeOptions::default()).remove(0);
+    assert_eq!(a.peer_losses.len(), 1, "{:?}", a.peer_losses);
+    assert_eq!(a.outages.len(), 1, "{:?}", a.outages);
+    let html = report_html(
+        "report",
+        "run x",
+        "0.1.0",
+        &[NodeData {
+            analysis: &a,
+            timeline: &tl.points(),
+        }],
+    );
+    assert!(html.contains("<h3>Peer losses</h3>") && html.contains("<h3>Outages"));
+    // On the height chart and the peers chart.
+    assert_eq!(
+        html.matches("<title>peers 8 → 0").count(),
+        2,
+        "peer-loss bands"
+    );
+    let text = crate::text::analysis_text(&a, "x");
+    assert!(
+        text.contains("peer loss") && text.contains("outages"),
+        "{text}"
+    );
+}

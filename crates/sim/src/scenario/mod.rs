@@ -61,6 +61,10 @@ pub struct Scenario {
     /// `false`: `net_peerCount` answers -32601, like anvil.
     #[serde(default = "defaults::yes")]
     pub net_peer_count: bool,
+    /// A memory leak: the process holds this many more bytes every sim-second (up to
+    /// `engine::MAX_RSS_GROWTH_TOTAL`, 1 GiB), so memory trend and forecast have something to find.
+    #[serde(default)]
+    pub rss_growth: u64,
     #[serde(default, rename = "phase", skip_serializing_if = "Vec::is_empty")]
     pub phases: Vec<Phase>,
     #[serde(default, rename = "stall", skip_serializing_if = "Vec::is_empty")]
@@ -147,6 +151,7 @@ impl Default for Scenario {
             chain_name: defaults::chain_name(),
             eth_syncing_false_while_behind: false,
             net_peer_count: true,
+            rss_growth: 0,
             phases: Vec::new(),
             stalls: Vec::new(),
             pillars: Vec::new(),

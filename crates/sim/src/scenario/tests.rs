@@ -37,6 +37,7 @@ client_version = "go-zenon v0.0.8"
 block_bytes = 512
 eth_syncing_false_while_behind = false
 net_peer_count = true
+rss_growth = 1048576
 [[phase]]
 until = 100000
 rate = 2000
@@ -58,6 +59,9 @@ produced_ratio = 1.0
     )
     .unwrap();
     assert_eq!(s.kind, Kind::Zenon);
+    assert_eq!(s.rss_growth, 1 << 20);
+    let (_, key, _) = parts(&err("rss_growth = 1000000000\n"));
+    assert_eq!(key.as_deref(), Some("rss_growth"));
     assert_eq!(s.block_time, Some(Duration::from_secs(10)));
     assert_eq!(s.phases.len(), 2);
     assert_eq!(s.phases[0].until, Until::Height(100_000));

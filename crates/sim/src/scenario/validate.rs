@@ -29,6 +29,7 @@ fn item(table: &'static str, i: usize, k: &'static str) -> Vec<Seg> {
 }
 
 const MAX_PEERS: u32 = 1_000;
+const MAX_RSS_GROWTH: u64 = 64 << 20;
 const MIN_BLOCK_BYTES: u32 = 128;
 const MAX_BLOCK_BYTES: u32 = 1 << 20;
 const MAX_RATE: f64 = 1e9;
@@ -49,6 +50,12 @@ impl Scenario {
             && !(Duration::from_millis(1)..=Duration::from_secs(86_400)).contains(&bt)
         {
             return bad(key("block_time"), "must be between 1ms and 24h");
+        }
+        if self.rss_growth > MAX_RSS_GROWTH {
+            return bad(
+                key("rss_growth"),
+                format!("must be at most {MAX_RSS_GROWTH} bytes per sim-second"),
+            );
         }
         if self.peers > MAX_PEERS {
             return bad(key("peers"), format!("must be at most {MAX_PEERS}"));
