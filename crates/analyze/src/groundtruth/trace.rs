@@ -2,8 +2,8 @@
 //! its own interval, with the truth recorded as it happens.
 
 use super::rng::Rng;
-use nodewarden_model::{Sample, SyncState};
 use crate::stall::StallCause;
+use nodewarden_model::{Sample, SyncState};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -50,18 +50,17 @@ pub fn from_recording(path: &Path, node: &str) -> Result<Option<RecordingFacts>,
     let mut acc = Acc::default();
     let mut tracker = NodeTracker::new(node, AnalyzeOptions::default());
     let mut rss = None;
-    store
-        .for_each_sample(run.id, Some(node), |s| {
-            if s.t_ms < now_ms - WINDOW_MS {
-                return;
-            }
-            tracker.push(&s);
-            rss = s.rss_bytes.or(rss);
-            if s.current.is_none() && s.data_dir_bytes.is_none() {
-                return;
-            }
-            acc.push(s.t_ms, s.current, s.target, s.data_dir_bytes);
-        })?;
+    store.for_each_sample(run.id, Some(node), |s| {
+        if s.t_ms < now_ms - WINDOW_MS {
+            return;
+        }
+        tracker.push(&s);
+        rss = s.rss_bytes.or(rss);
+        if s.current.is_none() && s.data_dir_bytes.is_none() {
+            return;
+        }
+        acc.push(s.t_ms, s.current, s.target, s.data_dir_bytes);
+    })?;
     let live = tracker.snapshot();
     Ok(acc.finish(&run.name, now_ms).map(|f| RecordingFacts {
         memory_growth: live
