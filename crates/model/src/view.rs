@@ -74,6 +74,28 @@ pub struct BackupInfo {
     pub height: Option<u64>,
 }
 
+/// The node's databases (LevelDB/RocksDB) as their MANIFESTs last described them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DbView {
+    /// `leveldb`, `rocksdb` or `mixed`.
+    pub engine: String,
+    pub databases: usize,
+    /// Summed over databases and column families.
+    pub levels: Vec<DbLevel>,
+    pub max_compaction_score: f64,
+    pub wal_bytes: u64,
+    pub obsolete_bytes: u64,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DbLevel {
+    pub level: u32,
+    pub files: u64,
+    pub bytes: u64,
+    pub score: f64,
+}
+
 /// The node's process as last sampled.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct ProcessView {
@@ -115,6 +137,8 @@ pub struct NodeView {
     pub last_target: Option<u64>,
     pub process: Option<ProcessView>,
     pub data_dir_bytes: Option<u64>,
+    /// The databases under the data dir, re-read when a MANIFEST changes.
+    pub db: Option<DbView>,
     pub rpc_up: bool,
     pub rpc_errors_total: BTreeMap<&'static str, u64>,
     #[serde(skip)]
@@ -152,7 +176,12 @@ pub fn health(n: &NodeView) -> (Health, String) {
         );
     }
     if n.stalled {
-        return (Health::Critical, "stalled".into());
+        // The database often says why: writes slowed by L0, compaction far behind.
+        let why = n.db.as_ref().and_then(|d| d.warnings.first());
+        return (
+            Health::Critical,
+            why.map_or_else(|| "stalled".into(), |w| format!("stalled; database: {w}")),
+        );
     }
     if r.peers == Some(0) {
         return (Health::Critical, "no peers".into());
@@ -187,6 +216,7 @@ impl NodeView {
             last_target: None,
             process: None,
             data_dir_bytes: None,
+            db: None,
             rpc_up: false,
             rpc_errors_total: BTreeMap::new(),
             latency: LatencyHistogram::default(),

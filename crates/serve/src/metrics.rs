@@ -249,6 +249,7 @@ pub fn render(state: &WatchState) -> String {
             f.sample(name, &l, v);
         }
     }
+    db_families(&mut f, state);
     if !state.nodes.is_empty() {
         f.header(
             "nodewarden_sync_state",
@@ -338,4 +339,46 @@ pub fn render(state: &WatchState) -> String {
         env!("CARGO_PKG_VERSION")
     );
     out
+}
+
+/// Per-level database figures of the nodes whose data dir holds LevelDB/RocksDB.
+fn db_families(f: &mut Family<'_>, state: &WatchState) {
+    let with_db: Vec<_> = state
+        .nodes
+        .iter()
+        .filter_map(|n| n.db.as_ref().map(|d| (labels(n), d)))
+        .collect();
+    if with_db.is_empty() {
+        return;
+    }
+    type LevelGet = fn(&nodewarden_model::DbLevel) -> f64;
+    let per_level: [(&str, &str, LevelGet); 3] = [
+        ("nodewarden_db_level_files", "Table files per level (summed over databases and column families).", |l| l.files as f64),
+        ("nodewarden_db_level_bytes", "Bytes of table files per level.", |l| l.bytes as f64),
+        ("nodewarden_db_compaction_score", "Compaction score per level: L0 files over the trigger, deeper levels bytes over their target; 1 or more wants compaction.", |l| l.score),
+    ];
+    for (name, help, get) in per_level {
+        f.header(name, "gauge", help);
+        for (l, d) in &with_db {
+            for level in &d.levels {
+                f.sample(name, &format!("{l},level=\"{}\"", level.level), get(level));
+            }
+        }
+    }
+    f.header(
+        "nodewarden_db_wal_bytes",
+        "gauge",
+        "Write-ahead log waiting to be replayed at the next start.",
+    );
+    for (l, d) in &with_db {
+        f.sample("nodewarden_db_wal_bytes", l, d.wal_bytes as f64);
+    }
+    f.header(
+        "nodewarden_db_obsolete_bytes",
+        "gauge",
+        "Table files, logs and MANIFESTs no longer part of the live version.",
+    );
+    for (l, d) in &with_db {
+        f.sample("nodewarden_db_obsolete_bytes", l, d.obsolete_bytes as f64);
+    }
 }

@@ -26,12 +26,14 @@ pub struct WatchOptions {
 struct Local {
     process: Option<ProcessSampler>,
     dir: Option<DirSizer>,
+    db: Option<crate::db::DbSampler>,
 }
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 pub(crate) struct LocalSample {
     process: Option<ProcessSample>,
     dir_bytes: Option<u64>,
+    db: Option<nodewarden_model::DbView>,
     /// Room for the process to grow: host available memory and its cgroup limit.
     mem_available: Option<u64>,
     cgroup_limit: Option<u64>,
@@ -73,6 +75,7 @@ impl Watcher {
                 let local = Local {
                     process: selector.map(ProcessSampler::new),
                     dir: cfg.data_dir.as_ref().map(DirSizer::new),
+                    db: cfg.data_dir.clone().map(crate::db::DbSampler::new),
                 };
                 let report = once::pending(cfg, redact_url(&url));
                 Slot {
@@ -230,6 +233,7 @@ async fn sample_local(local: Arc<Mutex<Local>>, timeout: Duration) -> LocalSampl
         LocalSample {
             process,
             dir_bytes: l.dir.as_mut().and_then(|d| d.size().ok()),
+            db: l.db.as_mut().and_then(crate::db::DbSampler::sample),
             mem_available: process.and(nodewarden_sample::host_available_bytes()),
             cgroup_limit: process.and_then(|p| nodewarden_sample::cgroup_limit_bytes(p.pid)),
         }
@@ -310,6 +314,10 @@ impl Slot {
             self.last_cpu = None;
         }
         sample.data_dir_bytes = local.dir_bytes.or(self.view.data_dir_bytes);
+        // A tick that skipped the disk keeps the last database view.
+        if local.db.is_some() {
+            self.view.db = local.db.clone();
+        }
         self.view.data_dir_bytes = sample.data_dir_bytes;
         self.tracker.push(&sample);
         let live = self.tracker.snapshot();

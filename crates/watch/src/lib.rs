@@ -2,6 +2,7 @@
 //! of `nodewarden watch`: every tick it reads all nodes concurrently (a slow or dead node
 //! never delays the others), samples their processes and data dirs, feeds the analysis
 //! (rate, ETA, stalls: the same code `report` uses) and hands samples to the recorder.
+mod db;
 mod engine;
 mod once;
 mod run;
