@@ -219,3 +219,23 @@ fn every_panel_and_alert_works_on_a_real_prometheus() {
     let (status, lines) = demo.finish(Duration::from_secs(30));
     assert!(status.success(), "{lines:?}");
 }
+
+/// Every alert rule is unit-tested (`promtool test rules`, run by the watch tests) both
+/// firing and held back: each is named in at least two cases of alerts_test.yml.
+#[test]
+fn every_alert_has_firing_and_quiet_cases() {
+    let rules = std::fs::read_to_string(repo_file("deploy/prometheus/alerts.yml")).unwrap();
+    let tests = std::fs::read_to_string(repo_file("deploy/prometheus/alerts_test.yml")).unwrap();
+    let alerts: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+        .collect();
+    assert!(alerts.len() >= 10, "{alerts:?}");
+    for a in alerts {
+        let cases = tests
+            .lines()
+            .filter(|l| l.trim() == format!("alertname: {a}"))
+            .count();
+        assert!(cases >= 2, "{a} has {cases} test case(s) in alerts_test.yml");
+    }
+}
