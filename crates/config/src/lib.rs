@@ -150,7 +150,7 @@ impl Config {
         self.nodes.iter().find(|n| n.name == name).ok_or_else(|| {
             let known: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
             ConfigError::Arg(if known.is_empty() {
-                format!("no node named `{name}`: no nodes are configured (use --config or --node NAME=KIND@URL)")
+                format!("no node named `{name}`: no nodes are configured (none in a config file, none given on the command line)")
             } else {
                 format!("no node named `{name}` (configured: {})", known.join(", "))
             })

@@ -27,11 +27,10 @@ pub fn load(path: &Path) -> Result<Baseline, LoadError> {
         serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))?;
     if v.get("sweep").is_some() {
         return Err(err(
-            "is a --rates sweep report; use the report of a single run".into(),
+            "is a rate-sweep report; use the report of a single run".into(),
         ));
     }
-    serde_json::from_value(v)
-        .map_err(|e| err(format!("not a `nodewarden loadtest --json` report: {e}")))
+    serde_json::from_value(v).map_err(|e| err(format!("not a load test JSON report: {e}")))
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -69,11 +69,11 @@ pub fn parse_rates(s: &str) -> Result<Vec<f64>, String> {
                 .parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite() && *v > 0.0 && *v <= 10_000_000.0)
-                .ok_or_else(|| format!("--rates: `{}` is not a positive rate", r.trim()))
+                .ok_or_else(|| format!("`{}` is not a positive rate", r.trim()))
         })
         .collect::<Result<_, _>>()?;
     if rates.is_empty() {
-        return Err("--rates: empty list".into());
+        return Err("an empty list of rates".into());
     }
     Ok(rates)
 }

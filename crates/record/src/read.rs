@@ -30,8 +30,7 @@ impl Recording {
         if !path.is_file() {
             return Err(RecordError::Invalid {
                 path: path.display().to_string(),
-                message: "no such recording (start one with `nodewarden watch --record FILE`)"
-                    .into(),
+                message: "no such recording (a watch with a recording file writes one)".into(),
             });
         }
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(

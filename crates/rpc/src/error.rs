@@ -115,7 +115,7 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::WrongDialect { method, kind } => write!(
                 f,
-                "method not found ({method}): this does not look like a {kind} node (try --kind auto)"
+                "method not found ({method}): this does not look like a {kind} node (kind `auto` detects the dialect)"
             ),
             ErrorKind::UnknownDialect => write!(
                 f,

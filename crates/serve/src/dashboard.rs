@@ -165,7 +165,7 @@ async fn with_history(
         Some(h) => blocking(move || f(&h)).await,
         None => fail(
             StatusCode::NOT_FOUND,
-            "history needs a recording: run watch with --record".into(),
+            "no history: this watch writes no recording".into(),
         ),
     }
 }

@@ -353,9 +353,21 @@ fn db_families(f: &mut Family<'_>, state: &WatchState) {
     }
     type LevelGet = fn(&nodewarden_model::DbLevel) -> f64;
     let per_level: [(&str, &str, LevelGet); 3] = [
-        ("nodewarden_db_level_files", "Table files per level (summed over databases and column families).", |l| l.files as f64),
-        ("nodewarden_db_level_bytes", "Bytes of table files per level.", |l| l.bytes as f64),
-        ("nodewarden_db_compaction_score", "Compaction score per level: L0 files over the trigger, deeper levels bytes over their target; 1 or more wants compaction.", |l| l.score),
+        (
+            "nodewarden_db_level_files",
+            "Table files per level (summed over databases and column families).",
+            |l| l.files as f64,
+        ),
+        (
+            "nodewarden_db_level_bytes",
+            "Bytes of table files per level.",
+            |l| l.bytes as f64,
+        ),
+        (
+            "nodewarden_db_compaction_score",
+            "Compaction score per level: L0 files over the trigger, deeper levels bytes over their target; 1 or more wants compaction.",
+            |l| l.score,
+        ),
     ];
     for (name, help, get) in per_level {
         f.header(name, "gauge", help);

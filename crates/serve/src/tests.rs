@@ -142,7 +142,7 @@ async fn the_api_answers_from_the_published_state() {
     assert!(metrics.1.contains("text/plain; version=0.0.4"));
     assert!(metrics.2.contains("nodewarden_synced{node=\"b\""));
     assert_eq!(section.0, 404, "node pages need a recording");
-    assert!(section.2.contains("--record"), "{}", section.2);
+    assert!(section.2.contains("no recording"), "{}", section.2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -218,7 +218,7 @@ impl S3Store {
                 store: self.describe(),
                 key: key.to_string(),
                 message: format!(
-                    "the bucket `{}` does not exist (create it first, or check --s3-endpoint)",
+                    "the bucket `{}` does not exist (create it first, or check the S3 endpoint setting)",
                     self.bucket
                 ),
             },

@@ -185,11 +185,19 @@ fn every_panel_and_alert_works_on_a_real_prometheus() {
     // rate() and increase() need a few scrapes in their window.
     std::thread::sleep(Duration::from_secs(8));
 
+    // The RSS trend needs 20 minutes of history before it says anything (and a forecast a
+    // significant trend): within a test these two may only evaluate cleanly, empty.
+    const NEED_HISTORY: [&str; 2] = [
+        "nodewarden_process_memory_growth_bytes_per_second",
+        "nodewarden_memory_exhaustion_seconds",
+    ];
     let mut empty = Vec::new();
     for (id, q) in panel_queries(&dashboard()) {
         let v = query(&base, &q);
         assert_eq!(v["status"], "success", "panel {id}: {q}: {v}");
-        if v["data"]["result"].as_array().is_none_or(|r| r.is_empty()) {
+        if v["data"]["result"].as_array().is_none_or(|r| r.is_empty())
+            && !NEED_HISTORY.iter().any(|m| q.contains(m))
+        {
             empty.push(format!("panel {id}: {q}"));
         }
     }
@@ -236,6 +244,9 @@ fn every_alert_has_firing_and_quiet_cases() {
             .lines()
             .filter(|l| l.trim() == format!("alertname: {a}"))
             .count();
-        assert!(cases >= 2, "{a} has {cases} test case(s) in alerts_test.yml");
+        assert!(
+            cases >= 2,
+            "{a} has {cases} test case(s) in alerts_test.yml"
+        );
     }
 }

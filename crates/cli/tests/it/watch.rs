@@ -137,8 +137,15 @@ fn metrics_pass_promtool_and_the_recording_exports() {
         "label values are escaped"
     );
     // The sim's data dir is a real LevelDB: its levels are exported, read from the MANIFEST.
-    for name in ["nodewarden_db_level_files", "nodewarden_db_compaction_score", "nodewarden_db_wal_bytes"] {
-        assert!(metric(&text, name, "node=\"znn\"").is_some(), "{name}:\n{text}");
+    for name in [
+        "nodewarden_db_level_files",
+        "nodewarden_db_compaction_score",
+        "nodewarden_db_wal_bytes",
+    ] {
+        assert!(
+            metric(&text, name, "node=\"znn\"").is_some(),
+            "{name}:\n{text}"
+        );
     }
     let mut check = Command::new(promtool())
         .args(["check", "metrics"])
