@@ -9,6 +9,7 @@ mod status;
 mod transport;
 
 pub mod ethereum;
+pub mod hashes;
 pub mod substrate;
 pub mod zenon;
 
