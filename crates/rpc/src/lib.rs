@@ -8,6 +8,7 @@ mod json;
 mod status;
 mod transport;
 
+pub mod crosscheck;
 pub mod ethereum;
 pub mod hashes;
 pub mod substrate;
