@@ -53,6 +53,8 @@ pub enum Command {
     Analyze(crate::cmd::analyze::AnalyzeArgs),
     /// Compare two syncs by height (runs or CSV files): speedup, stalls, resources.
     Compare(crate::cmd::compare::CompareArgs),
+    /// Compare two nodes' block hashes: first divergent height, last common height, missing blocks.
+    Crosscheck(crate::cmd::crosscheck::CrosscheckArgs),
     /// Health check of nodes as a monitoring plugin: status line, perfdata, exit 0/1/2/3.
     Check(crate::cmd::check::CheckArgs),
     /// Measure the hardware under a data dir (CPU, steal, memory, fsync, IOPS) against per-role minimums.

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod check;
 pub mod compare;
 pub mod completions;
+pub mod crosscheck;
 pub mod demo;
 pub mod follow_backups;
 pub mod input;

@@ -8,6 +8,7 @@ mod backup_pg;
 mod backup_s3;
 mod check;
 mod compare;
+mod crosscheck;
 mod dashboard;
 mod dialects;
 mod errors;
