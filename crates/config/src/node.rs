@@ -33,6 +33,11 @@ pub struct NodeConfig {
     pub max_head_age: Option<Duration>,
     #[serde(default, deserialize_with = "human_opt::deserialize")]
     pub timeout: Option<Duration>,
+    /// Nodes of one network share a chain name; `watch` compares their block hashes.
+    pub chain: Option<String>,
+    /// A trusted node of its chain: the others are judged against it, not by majority.
+    #[serde(default)]
+    pub reference: bool,
 }
 
 /// How to stop and start the node around a freeze or a restore.
@@ -75,6 +80,8 @@ impl NodeConfig {
             block_time: None,
             max_head_age: None,
             timeout: None,
+            chain: None,
+            reference: false,
         }
     }
 
@@ -107,6 +114,20 @@ impl NodeConfig {
         }
         let url = self.rpc_url()?;
         check_url(&url).map_err(|e| format!("node `{}`: {e}", self.name))?;
+        if let Some(c) = &self.chain
+            && (c.is_empty() || c.chars().any(|c| c.is_control() || c == '"'))
+        {
+            return Err(format!(
+                "node `{}`: chain {c:?} must be non-empty printable text without quotes",
+                self.name
+            ));
+        }
+        if self.reference && self.chain.is_none() {
+            return Err(format!(
+                "node `{}`: `reference = true` needs `chain = \"NAME\"` (the nodes it is a reference for)",
+                self.name
+            ));
+        }
         if self.process.is_some() && self.pid_file.is_some() {
             return Err(format!(
                 "node `{}`: give `process` or `pid_file`, not both",
