@@ -118,6 +118,15 @@ pub struct NodeView {
     /// `ok`, `warning`, `critical` or `unknown`, with the reason: what the dashboard colours by.
     pub health: Health,
     pub health_reason: String,
+    /// The node's `chain = "NAME"`: fork checks compare the nodes of one chain.
+    pub chain: Option<String>,
+    /// Whether the node's hash at `fork_checked_height` differs from its group's majority
+    /// or reference; `None` until compared.
+    pub fork_detected: Option<bool>,
+    /// While forked: the first height where its chain differs.
+    pub fork_height: Option<u64>,
+    /// The common height of the last comparison.
+    pub fork_checked_height: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -140,6 +149,13 @@ pub fn health(n: &NodeView) -> (Health, String) {
         return (
             Health::Critical,
             format!("RPC down ({})", r.error_reason.unwrap_or("error")),
+        );
+    }
+    if n.fork_detected == Some(true) {
+        let at = n.fork_height.or(n.fork_checked_height);
+        return (
+            Health::Critical,
+            at.map_or("forked".into(), |h| format!("forked at {h}")),
         );
     }
     if n.stalled {
@@ -183,6 +199,10 @@ impl NodeView {
             backup_age_seconds: None,
             health: Health::Unknown,
             health_reason: "not polled yet".into(),
+            chain: None,
+            fork_detected: None,
+            fork_height: None,
+            fork_checked_height: None,
         }
     }
 }

@@ -43,6 +43,12 @@ pub fn live_line(n: &NodeView, name_width: usize) -> String {
             n.stall_height.map(count).unwrap_or_default()
         ));
     }
+    if n.fork_detected == Some(true) {
+        match n.fork_height.or(n.fork_checked_height) {
+            Some(h) => line.push_str(&format!("  FORKED at {h}")),
+            None => line.push_str("  FORKED"),
+        }
+    }
     line.push_str(&format!(
         "  peers {:>3}",
         r.peers.map(|p| p.to_string()).unwrap_or_else(|| "?".into())
@@ -104,6 +110,13 @@ pub fn log_line(n: &NodeView) -> String {
             opt(
                 "stalled_s",
                 n.stalled_for_seconds.map(|v| format!("{v:.0}")),
+            ),
+            opt("forked", n.fork_detected.map(|f| u8::from(f).to_string())),
+            opt(
+                "fork_height",
+                n.fork_height
+                    .filter(|_| n.fork_detected == Some(true))
+                    .map(|v| v.to_string()),
             ),
             opt("peers", r.peers.map(|v| v.to_string())),
             opt(

@@ -31,29 +31,39 @@ pub trait HashSource: Send + Sync {
     ) -> BoxFuture<'_, Result<Vec<Option<BlockHash>>, RpcError>>;
 }
 
-impl HashSource for Box<dyn ChainClient> {
-    fn label(&self) -> String {
-        self.transport().node().to_string()
-    }
-    fn head(&self) -> BoxFuture<'_, Result<u64, RpcError>> {
-        Box::pin(async move {
-            let s = self.status().await?;
-            s.current.or(s.head.map(|h| h.height)).ok_or_else(|| {
-                self.transport().error(crate::ErrorKind::Malformed {
-                    method: "status".into(),
-                    detail: "the node reports no height".into(),
-                })
-            })
+/// The node's height as its status reports it.
+pub async fn head_of(c: &dyn ChainClient) -> Result<u64, RpcError> {
+    let s = c.status().await?;
+    s.current.or(s.head.map(|h| h.height)).ok_or_else(|| {
+        c.transport().error(crate::ErrorKind::Malformed {
+            method: "status".into(),
+            detail: "the node reports no height".into(),
         })
-    }
-    fn hashes(
-        &self,
-        from: u64,
-        count: u64,
-    ) -> BoxFuture<'_, Result<Vec<Option<BlockHash>>, RpcError>> {
-        Box::pin(block_hashes(self.as_ref(), from, count))
-    }
+    })
 }
+
+macro_rules! client_source {
+    ($t:ty) => {
+        impl HashSource for $t {
+            fn label(&self) -> String {
+                self.transport().node().to_string()
+            }
+            fn head(&self) -> BoxFuture<'_, Result<u64, RpcError>> {
+                Box::pin(head_of(self.as_ref()))
+            }
+            fn hashes(
+                &self,
+                from: u64,
+                count: u64,
+            ) -> BoxFuture<'_, Result<Vec<Option<BlockHash>>, RpcError>> {
+                Box::pin(block_hashes(self.as_ref(), from, count))
+            }
+        }
+    };
+}
+
+client_source!(Box<dyn ChainClient>);
+client_source!(std::sync::Arc<dyn ChainClient>);
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -63,6 +73,9 @@ pub struct Options {
     pub to: Option<u64>,
     /// Scan every height and list every disagreement instead of bisecting.
     pub all: bool,
+    /// Never scan: a bisection that meets a gap ends without a divergence (bounded cost,
+    /// for the watch's fork check).
+    pub bisect_only: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,7 +194,7 @@ pub async fn crosscheck(
         neither: Ranges::default(),
         probes: 0,
     };
-    if !opts.all && bisect(a, b, &mut report).await? {
+    if !opts.all && (bisect(a, b, &mut report).await? || opts.bisect_only) {
         return Ok(report);
     }
     report.mode = "scan";

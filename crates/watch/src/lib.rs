@@ -3,6 +3,7 @@
 //! never delays the others), samples their processes and data dirs, feeds the analysis
 //! (rate, ETA, stalls: the same code `report` uses) and hands samples to the recorder.
 mod engine;
+pub mod forks;
 mod once;
 mod run;
 mod view;

@@ -121,6 +121,7 @@ pub async fn run(args: CrosscheckArgs, config: Option<&Path>) -> CmdResult {
         from: args.from,
         to: args.to,
         all: args.all,
+        bisect_only: false,
     };
     let report = crosscheck::crosscheck(&a, &b, &opts)
         .await

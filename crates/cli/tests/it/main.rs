@@ -12,6 +12,7 @@ mod crosscheck;
 mod dashboard;
 mod dialects;
 mod errors;
+mod forks;
 mod grafana;
 mod leveldb;
 mod loadtest;

@@ -1,0 +1,135 @@
+//! Fork detection in `watch`: three sims of one chain, one forked at a random height; the
+//! forked one is flagged (with its exact fork height) within three ticks, the others not.
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+#[test]
+fn watch_flags_the_forked_node_of_three_within_three_ticks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let head = 5_000u64;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    let fork = 2 + nanos.wrapping_mul(0x9e37_79b9_7f4a_7c15) % (head - 2);
+    let sim = |name: &str, extra: &str| {
+        let scenario = format!(
+            "seed = 5\nstart_height = {head}\ntip_height = {head}\nblock_time = \"1h\"\n{extra}"
+        );
+        SimProc::start(SimSpec {
+            kind: "substrate",
+            scenario: Some(&scenario),
+            speed: 1.0,
+            data_dir: &tmp.path().join(name),
+            port: 0,
+        })
+    };
+    let sims = [
+        sim("a", ""),
+        sim("b", &format!("fork_at = {fork}\n")),
+        sim("c", ""),
+    ];
+    let mut text = String::new();
+    for (name, s) in ["a", "b", "c"].iter().zip(&sims) {
+        text.push_str(&format!(
+            "[[node]]\nname = \"{name}\"\nkind = \"substrate\"\nrpc = \"{}\"\nchain = \"xx\"\n",
+            s.url
+        ));
+    }
+    // A node of no chain is never compared.
+    text.push_str(&format!(
+        "[[node]]\nname = \"lone\"\nkind = \"substrate\"\nrpc = \"{}\"\n",
+        sims[0].url
+    ));
+    let cfg = tmp.path().join("nodewarden.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let mut w = Spawned::start(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "watch",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-record",
+        "--interval",
+        "500ms",
+        "--log-every",
+        "500ms",
+        "--duration",
+        "60s",
+    ]);
+    let base = w.http_base();
+    let api = format!("{base}/api/nodes");
+    let mut nodes = Value::Null;
+    wait_until(
+        "every node of the chain compared",
+        Duration::from_secs(30),
+        || {
+            nodes = get_json(&api);
+            nodes
+                .as_array()
+                .unwrap()
+                .iter()
+                .take(3)
+                .all(|n| !n["fork_detected"].is_null())
+        },
+    );
+    let by = |name: &str| {
+        nodes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let b = by("b");
+    assert_eq!(b["fork_detected"], true, "{b}");
+    assert_eq!(b["fork_height"], fork, "{b}");
+    assert!(
+        b["samples"].as_u64().unwrap() <= 3,
+        "flagged within three ticks: {b}"
+    );
+    assert_eq!(
+        (b["health"].as_str(), b["health_reason"].as_str()),
+        (Some("critical"), Some(&*format!("forked at {fork}")))
+    );
+    for name in ["a", "c"] {
+        let n = by(name);
+        assert_eq!(
+            (n["fork_detected"].as_bool(), &n["fork_height"]),
+            (Some(false), &Value::Null),
+            "{n}"
+        );
+    }
+    assert_eq!(by("lone")["fork_detected"], Value::Null);
+    let (_, m) = http_get(&format!("{base}/metrics"));
+    assert_eq!(
+        metric(&m, "nodewarden_fork_detected", "node=\"b\""),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, "nodewarden_fork_detected", "node=\"a\""),
+        Some(0.0)
+    );
+    assert_eq!(
+        metric(&m, "nodewarden_fork_height", "node=\"b\""),
+        Some(fork as f64)
+    );
+    assert_eq!(metric(&m, "nodewarden_fork_height", "node=\"a\""), None);
+    assert_eq!(
+        metric(&m, "nodewarden_fork_detected", "node=\"lone\""),
+        None
+    );
+    // The first tick compares before anything is published, so even the first log line says it.
+    let line = w.wait_line("node=b ", Duration::from_secs(10));
+    assert!(
+        line.contains(&format!("forked=1 fork_height={fork}")),
+        "{line}"
+    );
+    w.signal(libc::SIGTERM);
+    w.finish(Duration::from_secs(20));
+}
