@@ -124,8 +124,8 @@ fn watch_flags_the_forked_node_of_three_within_three_ticks() {
         metric(&m, "nodewarden_fork_detected", "node=\"lone\""),
         None
     );
-    // The first tick compares before anything is published, so even the first log line says it.
-    let line = w.wait_line("node=b ", Duration::from_secs(10));
+    // The first tick compares before it publishes, so the first line after a poll says it.
+    let line = w.wait_line("node=b kind=substrate up=1 ", Duration::from_secs(10));
     assert!(
         line.contains(&format!("forked=1 fork_height={fork}")),
         "{line}"
