@@ -121,6 +121,15 @@ pub async fn block_hashes(
     Ok(parts.into_iter().flatten().collect())
 }
 
+/// The hash of one block, `None` when the node has no block at `height`.
+pub async fn hash_at(client: &dyn ChainClient, height: u64) -> Result<Option<BlockHash>, RpcError> {
+    Ok(block_hashes(client, height, 1)
+        .await?
+        .first()
+        .copied()
+        .flatten())
+}
+
 async fn piece(
     t: &Transport,
     kind: Kind,

@@ -12,6 +12,7 @@ mod copy;
 mod maintain;
 mod make;
 mod restore;
+mod trusted;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

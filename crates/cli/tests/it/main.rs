@@ -19,6 +19,7 @@ mod loadtest;
 mod probe;
 mod report;
 mod report_html;
+mod restore_trusted;
 mod s3;
 mod ship;
 mod sim_lifecycle;
