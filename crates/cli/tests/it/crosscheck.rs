@@ -206,3 +206,47 @@ fn bad_input_exits_2_with_one_line_naming_the_culprit() {
         stderr(&out)
     );
 }
+
+/// `blocks` blocks `interval` seconds apart after `start`: the wall clock plays no part.
+fn mine(url: &str, start: u64, blocks: u64, interval: u64) {
+    let v = rpc(url, "evm_setNextBlockTimestamp", &format!("[{start}]"));
+    assert!(v.get("error").is_none(), "{v}");
+    let v = rpc(
+        url,
+        "anvil_mine",
+        &format!(r#"["0x{blocks:x}","0x{interval:x}"]"#),
+    );
+    assert!(v.get("error").is_none(), "{v}");
+}
+
+#[test]
+fn two_anvils_agree_block_for_block_and_part_where_their_timestamps_do() {
+    // Same genesis time, same blocks: real ethereum nodes with identical chains.
+    let (a, b) = (
+        Anvil::start(&["--timestamp", "1700000000"]),
+        Anvil::start(&["--timestamp", "1700000000"]),
+    );
+    let (ua, ub) = (format!("ethereum@{}", a.url), format!("ethereum@{}", b.url));
+    let common = random_height(10, 290);
+    for url in [&a.url, &b.url] {
+        mine(url, 1_700_000_012, common, 12);
+    }
+    let (code, v, text) = crosscheck(&[&ua, &ub, "--all"]);
+    assert_eq!(
+        (code, v["compared"].as_u64()),
+        (Some(0), Some(common)),
+        "{text}"
+    );
+    // From here on B's blocks carry other timestamps, so other hashes.
+    let next = 1_700_000_012 + common * 12;
+    mine(&a.url, next, 300 - common, 12);
+    mine(&b.url, next + 1, 300 - common, 12);
+    for extra in [None, Some("--all")] {
+        let mut args = vec![ua.as_str(), ub.as_str()];
+        args.extend(extra);
+        let (code, v, text) = crosscheck(&args);
+        assert_eq!(code, Some(1), "{extra:?}: {text}");
+        assert_eq!(v["first_divergent_height"], common + 1, "{extra:?}: {text}");
+        assert_eq!(v["last_common_height"], common, "{extra:?}: {text}");
+    }
+}
