@@ -167,6 +167,7 @@ fn gaps_are_listed_and_turn_a_bisection_into_a_scan() {
             from: Some(900),
             to: Some(1_100),
             all: true,
+            ..Options::default()
         },
     )
     .unwrap();
@@ -233,9 +234,31 @@ fn bad_ranges_are_input_errors_naming_the_numbers() {
         Options {
             from: Some(10),
             to: Some(5),
-            all: false,
+            ..Options::default()
         },
     )
     .unwrap_err();
     assert_eq!(e.to_string(), "--from 10 is above --to 5");
+}
+
+#[test]
+fn bisect_only_never_scans() {
+    let a = Mem {
+        gaps: vec![[40_000, 50_000]],
+        ..mem("a", 50_000)
+    };
+    let b = Mem {
+        fork: Some(20_000),
+        ..mem("b", 50_000)
+    };
+    let opts = Options {
+        bisect_only: true,
+        ..Options::default()
+    };
+    let r = run(&a, &b, opts).unwrap();
+    assert_eq!((r.mode, r.first_divergent_height), ("bisect", None));
+    assert!(
+        a.calls.load(Ordering::Relaxed) <= 3,
+        "no scan behind the gap"
+    );
 }

@@ -164,7 +164,7 @@ impl Watcher {
                     .map(|b| (t_ms - b.time_ms).max(0) as f64 / 1000.0);
             }
         }
-        if self.state.ticks % forks::EVERY_TICKS == 0
+        if self.state.ticks.is_multiple_of(forks::EVERY_TICKS)
             && self.slots.iter().any(|s| s.cfg.chain.is_some())
         {
             self.check_forks().await;

@@ -117,6 +117,11 @@ pub async fn run(args: CrosscheckArgs, config: Option<&Path>) -> CmdResult {
             b.kind()
         )));
     }
+    let prefix = if a.kind() == nodewarden_rpc::Kind::Zenon {
+        ""
+    } else {
+        "0x"
+    };
     let opts = Options {
         from: args.from,
         to: args.to,
@@ -129,6 +134,14 @@ pub async fn run(args: CrosscheckArgs, config: Option<&Path>) -> CmdResult {
             CrossError::Input(m) => Failure::usage(m),
             CrossError::Rpc(e) => Failure::runtime(e.to_string()),
         })?;
+    // Hashes as the dialect writes them: bare hex for zenon, 0x-prefixed otherwise.
+    let mut report = report;
+    for h in [&mut report.hash_a, &mut report.hash_b]
+        .into_iter()
+        .flatten()
+    {
+        h.insert_str(0, prefix);
+    }
     let mut o = crate::out::stdout();
     let written = if args.json {
         let mut v = serde_json::to_value(&report).map_err(|e| Failure::runtime(e.to_string()))?;
@@ -163,9 +176,20 @@ fn ranges(r: &Ranges) -> String {
 }
 
 fn text(r: &Report, url_a: &str, url_b: &str) -> String {
+    // `A`/`B` are the names of nodes given as KIND@URL: not worth repeating.
+    let who = |side: &str, name: &str| {
+        if name == side {
+            String::new()
+        } else {
+            format!("{name}  ")
+        }
+    };
     let mut s = format!(
-        "A  {}  {url_a}  head {}\nB  {}  {url_b}  head {}\n",
-        r.a, r.head_a, r.b, r.head_b
+        "A  {}{url_a}  head {}\nB  {}{url_b}  head {}\n",
+        who("A", &r.a),
+        r.head_a,
+        who("B", &r.b),
+        r.head_b
     );
     let how = match r.mode {
         "bisect" => format!("bisection, {} probes", r.probes),

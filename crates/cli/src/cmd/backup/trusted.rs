@@ -50,6 +50,11 @@ pub async fn check(
     let ours = parse_hash(recorded).ok_or_else(|| {
         format!("snapshot {snapshot}: recorded head hash {recorded:?} is not 32 bytes of hex")
     })?;
+    let show = |h: nodewarden_rpc::hashes::BlockHash| match recorded.starts_with("0x") {
+        true => format!("0x{h}"),
+        false => h.to_string(),
+    };
+    let (ours, theirs) = (show(ours), show(theirs));
     if ours != theirs {
         return Err(format!(
             "snapshot {snapshot} is not on {name}'s chain: at height {height} it has {ours}, {name} ({url}) has {theirs}; refused"
