@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod backup;
 pub mod check;
+pub mod check_fork;
 pub mod compare;
 pub mod completions;
 pub mod crosscheck;

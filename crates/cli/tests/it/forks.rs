@@ -39,6 +39,20 @@ fn watch_flags_the_forked_node_of_three_within_three_ticks() {
             s.url
         ));
     }
+    // Two nodes and no reference: both flagged when they differ. A reference outweighs
+    // the majority. The same sims serve these groups under other names.
+    for (name, sim, chain, reference) in [
+        ("p1", 0, "pair", false),
+        ("p2", 1, "pair", false),
+        ("r1", 1, "trusted", true),
+        ("r2", 0, "trusted", false),
+        ("r3", 2, "trusted", false),
+    ] {
+        text.push_str(&format!(
+            "[[node]]\nname = \"{name}\"\nkind = \"substrate\"\nrpc = \"{}\"\nchain = \"{chain}\"\nreference = {reference}\n",
+            sims[sim].url
+        ));
+    }
     // A node of no chain is never compared.
     text.push_str(&format!(
         "[[node]]\nname = \"lone\"\nkind = \"substrate\"\nrpc = \"{}\"\n",
@@ -105,6 +119,19 @@ fn watch_flags_the_forked_node_of_three_within_three_ticks() {
         );
     }
     assert_eq!(by("lone")["fork_detected"], Value::Null);
+    for (name, forked) in [
+        ("p1", true),
+        ("p2", true),
+        ("r1", false),
+        ("r2", true),
+        ("r3", true),
+    ] {
+        let n = by(name);
+        assert_eq!(n["fork_detected"], forked, "{n}");
+        if forked {
+            assert_eq!(n["fork_height"], fork, "{n}");
+        }
+    }
     let (_, m) = http_get(&format!("{base}/metrics"));
     assert_eq!(
         metric(&m, "nodewarden_fork_detected", "node=\"b\""),
@@ -129,6 +156,56 @@ fn watch_flags_the_forked_node_of_three_within_three_ticks() {
     assert!(
         line.contains(&format!("forked=1 fork_height={fork}")),
         "{line}"
+    );
+    // `check` says the same, as a monitoring plugin.
+    let out = run(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "check",
+        "--node",
+        "b",
+        "--observe",
+        "0s",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "CRITICAL: {}", stdout(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let fork_check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "fork")
+        .cloned();
+    let fork_check = fork_check.unwrap_or_else(|| panic!("no fork check: {v}"));
+    assert_eq!(fork_check["status"], "CRITICAL", "{v}");
+    assert!(
+        fork_check["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("forked at {fork}")),
+        "{v}"
+    );
+    let out = run(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "check",
+        "--node",
+        "a",
+        "--observe",
+        "0s",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let fork_check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "fork")
+        .cloned();
+    assert_eq!(
+        fork_check.map(|c| c["status"].clone()),
+        Some(Value::from("OK")),
+        "{v}"
     );
     w.signal(libc::SIGTERM);
     w.finish(Duration::from_secs(20));
