@@ -152,10 +152,13 @@ pub fn health(n: &NodeView) -> (Health, String) {
         );
     }
     if n.fork_detected == Some(true) {
-        let at = n.fork_height.or(n.fork_checked_height);
         return (
             Health::Critical,
-            at.map_or("forked".into(), |h| format!("forked at {h}")),
+            match (n.fork_height, n.fork_checked_height) {
+                (Some(h), _) => format!("forked at {h}"),
+                (None, Some(c)) => format!("forked (block {c} differs)"),
+                (None, None) => "forked".into(),
+            },
         );
     }
     if n.stalled {

@@ -164,7 +164,11 @@ impl Watcher {
                     .map(|b| (t_ms - b.time_ms).max(0) as f64 / 1000.0);
             }
         }
-        if self.state.ticks.is_multiple_of(forks::EVERY_TICKS)
+        let undecided = self
+            .slots
+            .iter()
+            .any(|s| s.cfg.chain.is_some() && s.view.rpc_up && s.view.fork_detected.is_none());
+        if (self.state.ticks.is_multiple_of(forks::EVERY_TICKS) || undecided)
             && self.slots.iter().any(|s| s.cfg.chain.is_some())
         {
             self.check_forks().await;

@@ -4,7 +4,10 @@
 //! otherwise, with three or more nodes, those outside the strict majority are (all of them
 //! when there is none); with two, both are when they differ. A newly forked node's exact
 //! fork height is found by bisection against a node in agreement (about log2(height)
-//! single-height calls), then kept while it stays forked.
+//! single-height calls), then kept while it stays forked; a bisection that does not finish
+//! within the poll timeout is tried again on the next check. A node of a chain without a
+//! verdict yet is compared on every tick until it has one, so a first poll that failed
+//! does not postpone detection by a whole period.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,19 +114,19 @@ pub async fn check(members: &[Member], timeout: Duration) -> Vec<Verdict> {
             });
             out[i].fork_height = match (members[i].known_fork, other) {
                 (Some(f), _) if f <= h => Some(f),
-                (_, Some(j)) => Some(fork_height(&members[i], &members[j], h, timeout).await),
-                _ => Some(h),
+                (_, Some(j)) => fork_height(&members[i], &members[j], h, timeout).await,
+                _ => None,
             };
         }
     }
     out
 }
 
-/// The first height where `a` and `b` differ below `h`, or `h` when that cannot be found
-/// in time (a gap on one side, a slow node).
-async fn fork_height(a: &Member, b: &Member, h: u64, timeout: Duration) -> u64 {
+/// The first height where `a` and `b` differ at or below `h`; `None` when that cannot be
+/// found in time (a gap on one side, a slow node), to be tried again on the next check.
+async fn fork_height(a: &Member, b: &Member, h: u64, timeout: Duration) -> Option<u64> {
     let (Some(ca), Some(cb)) = (&a.client, &b.client) else {
-        return h;
+        return None;
     };
     let opts = Options {
         from: Some(1),
@@ -132,8 +135,8 @@ async fn fork_height(a: &Member, b: &Member, h: u64, timeout: Duration) -> u64 {
         bisect_only: true,
     };
     match tokio::time::timeout(timeout, crosscheck(ca, cb, &opts)).await {
-        Ok(Ok(r)) => r.first_divergent_height.unwrap_or(h),
-        _ => h,
+        Ok(Ok(r)) => r.first_divergent_height,
+        _ => None,
     }
 }
 

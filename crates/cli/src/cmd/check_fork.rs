@@ -39,14 +39,17 @@ pub async fn fork_checks(config: &Config, checked: &[NodeConfig]) -> Vec<CheckRe
             let chain = n.chain.as_deref().unwrap_or_default();
             match (v.forked, v.checked_height) {
                 (Some(true), Some(h)) => {
-                    let at = v.fork_height.unwrap_or(h);
-                    CheckResult::new(
-                        &n.name,
-                        "fork",
-                        Level::Critical,
-                        format!("forked at {at}: its block at {h} differs from chain {chain}'s"),
-                    )
-                    .with_value(at as f64, "")
+                    let message = match v.fork_height {
+                        Some(at) => {
+                            format!("forked at {at}: its block at {h} differs from chain {chain}'s")
+                        }
+                        None => format!("forked: its block at {h} differs from chain {chain}'s"),
+                    };
+                    let r = CheckResult::new(&n.name, "fork", Level::Critical, message);
+                    match v.fork_height {
+                        Some(at) => r.with_value(at as f64, ""),
+                        None => r,
+                    }
                 }
                 (Some(false), Some(h)) => CheckResult::new(
                     &n.name,
