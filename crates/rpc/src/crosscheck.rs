@@ -194,7 +194,15 @@ pub async fn crosscheck(
         neither: Ranges::default(),
         probes: 0,
     };
-    if !opts.all && (bisect(a, b, &mut report).await? || opts.bisect_only) {
+    // The probe at `from` serves both the search for the lowest common height and the
+    // bisection's first step.
+    let mut first = None;
+    if opts.from.is_none() {
+        let (from, at_from) = lowest_common(a, b, &mut report).await?;
+        report.from = from;
+        first = at_from;
+    }
+    if !opts.all && (bisect(a, b, &mut report, first).await? || opts.bisect_only) {
         return Ok(report);
     }
     report.mode = "scan";
@@ -225,15 +233,53 @@ async fn probe(a: &dyn HashSource, b: &dyn HashSource, h: u64) -> Result<Probe, 
     )
 }
 
+/// Without `--from`: the lowest height both nodes have, so pruned history below it is not
+/// reported as missing. Found by bisection, assuming a node keeps every block from its
+/// lowest one up (pruning cuts the bottom); when even `to` is lacking the range stays.
+async fn lowest_common(
+    a: &dyn HashSource,
+    b: &dyn HashSource,
+    r: &mut Report,
+) -> Result<(u64, Option<Probe>), RpcError> {
+    match probe(a, b, r.from).await? {
+        Probe::Lacking => {}
+        found => return Ok((r.from, Some(found))),
+    }
+    r.probes += 1;
+    if matches!(probe(a, b, r.to).await?, Probe::Lacking) {
+        return Ok((r.from, None));
+    }
+    // Invariant: lacking at `lo`, both have `hi`.
+    let (mut lo, mut hi) = (r.from, r.to);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        r.probes += 1;
+        match probe(a, b, mid).await? {
+            Probe::Lacking => lo = mid,
+            _ => hi = mid,
+        }
+    }
+    Ok((hi, None))
+}
+
 /// `Ok(false)` when a probe found a gap and a scan must decide.
-async fn bisect(a: &dyn HashSource, b: &dyn HashSource, r: &mut Report) -> Result<bool, RpcError> {
-    let mut probes = 0u64;
+async fn bisect(
+    a: &dyn HashSource,
+    b: &dyn HashSource,
+    r: &mut Report,
+    first: Option<Probe>,
+) -> Result<bool, RpcError> {
+    let mut probes = 1u64;
+    // The low end first: a different genesis (or a fork below `from`) ends the search.
+    let low = match first {
+        Some(p) => p,
+        None => probe(a, b, r.from).await?,
+    };
     let mut probe_at = |h: u64| {
         probes += 1;
         probe(a, b, h)
     };
-    // The low end first: a different genesis (or a fork below `from`) ends the search.
-    let found = match probe_at(r.from).await? {
+    let found = match low {
         Probe::Lacking => None,
         Probe::Differ(x, y) => Some((None, Some((r.from, x, y)))),
         Probe::Same if r.from == r.to => Some((Some(r.from), None)),
@@ -259,7 +305,7 @@ async fn bisect(a: &dyn HashSource, b: &dyn HashSource, r: &mut Report) -> Resul
             }
         },
     };
-    r.probes = probes;
+    r.probes += probes;
     r.compared = probes;
     let Some((last_common, divergence)) = found else {
         return Ok(false);

@@ -208,7 +208,11 @@ fn scans_walk_in_bounded_spans() {
         },
     )
     .unwrap();
-    assert_eq!(a.calls.load(Ordering::Relaxed), 100_000u64.div_ceil(SPAN));
+    // One probe for the lowest common height, then one call per span.
+    assert_eq!(
+        a.calls.load(Ordering::Relaxed),
+        1 + 100_000u64.div_ceil(SPAN)
+    );
 }
 
 #[test]
@@ -261,4 +265,36 @@ fn bisect_only_never_scans() {
         a.calls.load(Ordering::Relaxed) <= 3,
         "no scan behind the gap"
     );
+}
+
+#[test]
+fn without_from_the_range_starts_where_both_have_blocks() {
+    // A pruned node keeps blocks from 1,000 on; the other has everything.
+    let pruned = Mem {
+        gaps: vec![[0, 999]],
+        ..mem("a", 20_000)
+    };
+    let full = mem("b", 20_000);
+    for all in [false, true] {
+        let opts = Options {
+            all,
+            ..Options::default()
+        };
+        let r = run(&pruned, &full, opts).unwrap();
+        assert_eq!((r.from, r.agree()), (1_000, true), "all={all}");
+    }
+    // Asked for explicitly, the pruned part is what it lacks.
+    let opts = Options {
+        from: Some(1),
+        all: true,
+        ..Options::default()
+    };
+    let r = run(&pruned, &full, opts).unwrap();
+    assert_eq!(r.a_lacks.ranges, vec![[1, 999]]);
+    let forked = Mem {
+        fork: Some(5_555),
+        ..mem("b", 20_000)
+    };
+    let r = run(&pruned, &forked, Options::default()).unwrap();
+    assert_eq!((r.from, r.first_divergent_height), (1_000, Some(5_555)));
 }

@@ -23,7 +23,7 @@ calls find the first divergent height exactly (a hash commits to its parent, so 
 that differ at H differ above H); a height one node lacks turns it into a full scan. --all
 fetches every height (zenon in pages of 1024, ethereum in JSON-RPC batches, substrate in
 lists) and lists every divergent range and every height one side lacks. The range defaults
-to 1 .. the lower of both heads. Exit 0: the range agrees; 1: the nodes diverge or one lacks
+to the lowest height both have (1 unless one is pruned) .. the lower of both heads. Exit 0: the range agrees; 1: the nodes diverge or one lacks
 blocks the other has; 2: bad input. Details: docs/CHAIN.md.")]
 pub struct CrosscheckArgs {
     /// First node: KIND@URL (KIND: zenon, ethereum, substrate or auto) or a configured node name.
@@ -32,7 +32,7 @@ pub struct CrosscheckArgs {
     /// Second node, like A.
     #[arg(value_name = "B")]
     pub b: String,
-    /// First height compared [default: 1].
+    /// First height compared [default: the lowest height both have, usually 1].
     #[arg(long, value_name = "H")]
     pub from: Option<u64>,
     /// Last height compared [default: the lower of both heads].
