@@ -67,7 +67,7 @@ client_source!(std::sync::Arc<dyn ChainClient>);
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// First height compared [default: 1].
+    /// First height compared [default: the lowest height both have].
     pub from: Option<u64>,
     /// Last height compared [default: the lower of both heads].
     pub to: Option<u64>,

@@ -247,3 +247,28 @@ fn two_anvils_agree_block_for_block_and_part_where_their_timestamps_do() {
         assert_eq!(v["last_common_height"], common, "{extra:?}: {text}");
     }
 }
+
+#[test]
+fn a_hostile_node_is_a_one_line_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let honest = sim("zenon", &dir.path().join("z"), 100, "");
+    // Fine as a status (state, heights, frontier, peers), but its momentum list invents a
+    // height nobody asked for and a hash that is not hex.
+    let body = r#"{"jsonrpc":"2.0","id":1,"result":{"state":2,"currentHeight":100,"targetHeight":100,"height":100,"hash":"zz","timestamp":1700000000,"numPeers":9,"list":[{"height":5000,"hash":"nothex"}],"count":100}}"#;
+    let hostile = canned_server(Some(Box::leak(json_response(body).into_boxed_str())), 20);
+    let out = run(&[
+        "crosscheck",
+        &format!("zenon@{hostile}"),
+        &format!("zenon@{}", honest.url),
+        "--all",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("A ({hostile})"))
+            && err.contains("ledger.getMomentumsByHeight")
+            && err.contains("5000"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
