@@ -16,6 +16,7 @@ Examples:
   nodewarden sim --kind zenon --speed 50            a simulated znnd on 127.0.0.1:35997
   nodewarden watch --node znn=zenon@http://127.0.0.1:35997
   nodewarden watch --once --json                    every node in ./nodewarden.toml, as JSON
+  nodewarden crosscheck znn-a zenon@http://10.0.0.5:35997   first divergent block of two nodes
 
 Configuration: --config FILE, else ./nodewarden.toml, else
 $XDG_CONFIG_HOME/nodewarden/nodewarden.toml. Logs: -v, or NODEWARDEN_LOG=debug.";
