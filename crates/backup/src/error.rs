@@ -34,6 +34,10 @@ pub enum BackupError {
     /// A pipeline stage stopped because another one failed (that one's error is the cause).
     #[error("the {0} stopped")]
     Stopped(&'static str),
+    /// A check the caller asked for refused the snapshot (e.g. a trusted node's chain does
+    /// not hold its head): nothing was written.
+    #[error("{0}")]
+    Refused(String),
     /// A restore that left its staging dir and journal behind and can be resumed.
     #[error("{0}; re-run the same restore to resume")]
     Resumable(#[source] Box<BackupError>),

@@ -16,6 +16,7 @@ Examples:
   nodewarden sim --kind zenon --speed 50            a simulated znnd on 127.0.0.1:35997
   nodewarden watch --node znn=zenon@http://127.0.0.1:35997
   nodewarden watch --once --json                    every node in ./nodewarden.toml, as JSON
+  nodewarden crosscheck znn-a zenon@http://10.0.0.5:35997   first divergent block of two nodes
 
 Configuration: --config FILE, else ./nodewarden.toml, else
 $XDG_CONFIG_HOME/nodewarden/nodewarden.toml. Logs: -v, or NODEWARDEN_LOG=debug.";
@@ -53,6 +54,8 @@ pub enum Command {
     Analyze(crate::cmd::analyze::AnalyzeArgs),
     /// Compare two syncs by height (runs or CSV files): speedup, stalls, resources.
     Compare(crate::cmd::compare::CompareArgs),
+    /// Compare two nodes' block hashes: first divergent height, last common height, missing blocks.
+    Crosscheck(crate::cmd::crosscheck::CrosscheckArgs),
     /// Health check of nodes as a monitoring plugin: status line, perfdata, exit 0/1/2/3.
     Check(crate::cmd::check::CheckArgs),
     /// Measure the hardware under a data dir (CPU, steal, memory, fsync, IOPS) against per-role minimums.

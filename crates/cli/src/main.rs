@@ -38,6 +38,7 @@ fn main() -> ExitCode {
             Command::Report(a) => cmd::report::run(a, cli.config.as_deref()).await,
             Command::Analyze(a) => cmd::analyze::run(a),
             Command::Compare(a) => cmd::compare::run(a, cli.config.as_deref()),
+            Command::Crosscheck(a) => cmd::crosscheck::run(a, cli.config.as_deref()).await,
             Command::Check(a) => cmd::check::run(a, cli.config.as_deref()).await,
             Command::Probe(a) => cmd::probe::run(a).await,
             Command::Db(c) => cmd::db::run(c),

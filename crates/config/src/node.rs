@@ -35,6 +35,11 @@ pub struct NodeConfig {
     pub timeout: Option<Duration>,
     /// Larger RPC answers are refused unread (default 8 MiB).
     pub max_answer: Option<nodewarden_model::repository::ByteSize>,
+    /// Nodes of one network share a chain name; `watch` compares their block hashes.
+    pub chain: Option<String>,
+    /// A trusted node of its chain: the others are judged against it, not by majority.
+    #[serde(default)]
+    pub reference: bool,
 }
 
 /// How to stop and start the node around a freeze or a restore.
@@ -78,6 +83,8 @@ impl NodeConfig {
             max_head_age: None,
             timeout: None,
             max_answer: None,
+            chain: None,
+            reference: false,
         }
     }
 
@@ -118,6 +125,20 @@ impl NodeConfig {
         }
         let url = self.rpc_url()?;
         check_url(&url).map_err(|e| format!("node `{}`: {e}", self.name))?;
+        if let Some(c) = &self.chain
+            && (c.is_empty() || c.chars().any(|c| c.is_control() || c == '"'))
+        {
+            return Err(format!(
+                "node `{}`: chain {c:?} must be non-empty printable text without quotes",
+                self.name
+            ));
+        }
+        if self.reference && self.chain.is_none() {
+            return Err(format!(
+                "node `{}`: `reference = true` needs `chain = \"NAME\"` (the nodes it is a reference for)",
+                self.name
+            ));
+        }
         if self.process.is_some() && self.pid_file.is_some() {
             return Err(format!(
                 "node `{}`: give `process` or `pid_file`, not both",

@@ -128,3 +128,56 @@ fn missing_explicit_file_is_an_error() {
     let e = Config::load(Some(Path::new("/nonexistent/nw.toml"))).unwrap_err();
     assert!(e.to_string().contains("/nonexistent/nw.toml"));
 }
+
+#[test]
+fn chain_groups_and_references() {
+    let text = r#"
+[[node]]
+name = "a"
+kind = "zenon"
+chain = "zenon-mainnet"
+reference = true
+
+[[node]]
+name = "b"
+kind = "zenon"
+chain = "zenon-mainnet"
+
+[[node]]
+name = "c"
+kind = "zenon"
+"#;
+    let c = Config::parse(text, Path::new("n.toml")).unwrap();
+    let got: Vec<_> = c
+        .nodes
+        .iter()
+        .map(|n| (n.chain.as_deref(), n.reference))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("zenon-mainnet"), true),
+            (Some("zenon-mainnet"), false),
+            (None, false)
+        ]
+    );
+    for (bad, want) in [
+        (
+            "[[node]]\nname = \"a\"\nkind = \"zenon\"\nreference = true\n",
+            "needs `chain",
+        ),
+        (
+            "[[node]]\nname = \"a\"\nkind = \"zenon\"\nchain = \"\"\n",
+            "chain \"\"",
+        ),
+        (
+            "[[node]]\nname = \"a\"\nkind = \"zenon\"\nreference = \"yes\"\n",
+            "line 4",
+        ),
+    ] {
+        let e = Config::parse(bad, Path::new("n.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("n.toml") && e.contains(want), "{bad}: {e}");
+    }
+}

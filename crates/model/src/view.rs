@@ -151,6 +151,15 @@ pub struct NodeView {
     /// `ok`, `warning`, `critical` or `unknown`, with the reason: what the dashboard colours by.
     pub health: Health,
     pub health_reason: String,
+    /// The node's `chain = "NAME"`: fork checks compare the nodes of one chain.
+    pub chain: Option<String>,
+    /// Whether the node's hash at `fork_checked_height` differs from its group's majority
+    /// or reference; `None` until compared.
+    pub fork_detected: Option<bool>,
+    /// While forked: the first height where its chain differs.
+    pub fork_height: Option<u64>,
+    /// The common height of the last comparison.
+    pub fork_checked_height: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -173,6 +182,16 @@ pub fn health(n: &NodeView) -> (Health, String) {
         return (
             Health::Critical,
             format!("RPC down ({})", r.error_reason.unwrap_or("error")),
+        );
+    }
+    if n.fork_detected == Some(true) {
+        return (
+            Health::Critical,
+            match (n.fork_height, n.fork_checked_height) {
+                (Some(h), _) => format!("forked at {h}"),
+                (None, Some(c)) => format!("forked (block {c} differs)"),
+                (None, None) => "forked".into(),
+            },
         );
     }
     if n.stalled {
@@ -226,6 +245,10 @@ impl NodeView {
             backup_age_seconds: None,
             health: Health::Unknown,
             health_reason: "not polled yet".into(),
+            chain: None,
+            fork_detected: None,
+            fork_height: None,
+            fork_checked_height: None,
         }
     }
 }

@@ -43,6 +43,13 @@ pub fn live_line(n: &NodeView, name_width: usize) -> String {
             n.stall_height.map(count).unwrap_or_default()
         ));
     }
+    if n.fork_detected == Some(true) {
+        match (n.fork_height, n.fork_checked_height) {
+            (Some(h), _) => line.push_str(&format!("  FORKED at {h}")),
+            (None, Some(c)) => line.push_str(&format!("  FORKED (block {c} differs)")),
+            (None, None) => line.push_str("  FORKED"),
+        }
+    }
     line.push_str(&format!(
         "  peers {:>3}",
         r.peers.map(|p| p.to_string()).unwrap_or_else(|| "?".into())
@@ -125,6 +132,13 @@ pub fn log_line(n: &NodeView) -> String {
                 "stalled_s",
                 n.stalled_for_seconds.map(|v| format!("{v:.0}")),
             ),
+            opt("forked", n.fork_detected.map(|f| u8::from(f).to_string())),
+            opt(
+                "fork_height",
+                n.fork_height
+                    .filter(|_| n.fork_detected == Some(true))
+                    .map(|v| v.to_string()),
+            ),
             opt("peers", r.peers.map(|v| v.to_string())),
             opt(
                 "cpu_pct",
@@ -157,7 +171,7 @@ fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nodewarden_model::{NodeReport, SyncState};
+    use nodewarden_model::{NodeReport, NodeView, SyncState};
 
     fn syncing() -> NodeView {
         let mut n = NodeView::new(NodeReport {
@@ -208,5 +222,44 @@ mod tests {
             log.contains("eta=stalled") && !log.contains("eta_s="),
             "{log}"
         );
+    }
+
+    fn view(forked: Option<bool>) -> NodeView {
+        let mut n = NodeView::new(NodeReport {
+            name: "znn".into(),
+            kind: "zenon".into(),
+            url: "http://127.0.0.1:35997".into(),
+            ok: true,
+            error: None,
+            error_reason: None,
+            state: None,
+            current: Some(100),
+            target: Some(100),
+            peers: Some(9),
+            synced: true,
+            progress_percent: None,
+            head_height: None,
+            head_hash: None,
+            head_time: None,
+            head_age_seconds: None,
+            client_version: None,
+            latency_ms: None,
+        });
+        n.fork_detected = forked;
+        n.fork_height = Some(42);
+        n.fork_checked_height = Some(100);
+        n
+    }
+
+    #[test]
+    fn a_forked_node_says_where_in_both_lines() {
+        let n = view(Some(true));
+        assert!(live_line(&n, 4).contains("FORKED at 42"));
+        assert!(log_line(&n).contains("forked=1 fork_height=42"));
+        let ok = view(Some(false));
+        assert!(!live_line(&ok, 4).contains("FORKED"));
+        assert!(log_line(&ok).contains("forked=0 ") && !log_line(&ok).contains("fork_height"));
+        let never = view(None);
+        assert!(!log_line(&never).contains("forked"));
     }
 }

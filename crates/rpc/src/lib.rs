@@ -8,7 +8,9 @@ mod json;
 mod status;
 mod transport;
 
+pub mod crosscheck;
 pub mod ethereum;
+pub mod hashes;
 pub mod substrate;
 pub mod zenon;
 

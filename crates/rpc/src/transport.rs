@@ -176,6 +176,39 @@ impl Transport {
         parse_envelope(method, &bytes).map_err(|kind| self.error(kind))
     }
 
+    /// One HTTP request carrying a JSON-RPC batch of `method` calls, one per entry of
+    /// `params`; the answers come back in the order of `params`, whatever order the node
+    /// used. A node that answers with anything but one envelope per call is malformed.
+    pub async fn batch(
+        &self,
+        method: &str,
+        params: Vec<Value>,
+    ) -> Result<Vec<CallResult>, RpcError> {
+        let n = params.len();
+        let first = self.inner.next_id.fetch_add(n as u64, Ordering::Relaxed);
+        let body: Vec<Value> = params
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| json!({"jsonrpc": "2.0", "id": first + i as u64, "method": method, "params": p}))
+            .collect();
+        let resp = self
+            .http
+            .post(&self.inner.url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.error(self.classify(&e)))?;
+        let status = resp.status().as_u16();
+        let bytes = self.body(resp).await?;
+        if status != 200 {
+            return Err(self.error(ErrorKind::Http {
+                status,
+                body: one_line(&String::from_utf8_lossy(&bytes), 120),
+            }));
+        }
+        parse_batch(method, &bytes, first, n).map_err(|kind| self.error(kind))
+    }
+
     /// A call whose JSON-RPC error is fatal, with method-not-found reworded as a dialect mismatch.
     pub async fn call_required(
         &self,
@@ -230,6 +263,15 @@ pub fn parse_envelope(method: &str, bytes: &[u8]) -> Result<CallResult, ErrorKin
             one_line(&String::from_utf8_lossy(&bytes[..bytes.len().min(40)]), 40)
         ))
     })?;
+    envelope_value(method, v)
+}
+
+/// [`parse_envelope`] for an answer already parsed (one entry of a batch).
+fn envelope_value(method: &str, v: Value) -> Result<CallResult, ErrorKind> {
+    let malformed = |detail: String| ErrorKind::Malformed {
+        method: method.to_string(),
+        detail,
+    };
     let Value::Object(mut obj) = v else {
         return Err(malformed("expected a JSON-RPC object".into()));
     };
@@ -248,4 +290,59 @@ pub fn parse_envelope(method: &str, bytes: &[u8]) -> Result<CallResult, ErrorKin
             "neither `result` nor `error` in the answer".into(),
         )),
     }
+}
+
+/// Split a batch answer into per-call results ordered by id `first..first + n`.
+pub fn parse_batch(
+    method: &str,
+    bytes: &[u8],
+    first: u64,
+    n: usize,
+) -> Result<Vec<CallResult>, ErrorKind> {
+    let malformed = |detail: String| ErrorKind::Malformed {
+        method: method.to_string(),
+        detail,
+    };
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| malformed(format!("batch answer is not JSON ({e})")))?;
+    let items = match v {
+        Value::Array(items) => items,
+        // A node without batch support answers one error object for the whole request.
+        Value::Object(_) => {
+            return match envelope_value(method, v)? {
+                Err(e) => Err(ErrorKind::JsonRpc {
+                    method: method.to_string(),
+                    code: e.code,
+                    message: format!("batch refused: {}", e.message),
+                }),
+                Ok(_) => Err(malformed("expected an array of answers to a batch".into())),
+            };
+        }
+        _ => return Err(malformed("expected an array of answers to a batch".into())),
+    };
+    if items.len() != n {
+        return Err(malformed(format!(
+            "{} answers to a batch of {n} calls",
+            items.len()
+        )));
+    }
+    let mut out: Vec<Option<CallResult>> = (0..n).map(|_| None).collect();
+    for item in items {
+        let id = item.get("id").and_then(Value::as_u64);
+        let slot = id
+            .and_then(|id| id.checked_sub(first))
+            .and_then(|i| usize::try_from(i).ok())
+            .filter(|&i| i < n)
+            .ok_or_else(|| malformed(format!("an answer carries an unknown id {id:?}")))?;
+        if out[slot].is_some() {
+            return Err(malformed(format!(
+                "two answers carry id {}",
+                first + slot as u64
+            )));
+        }
+        out[slot] = Some(envelope_value(method, item)?);
+    }
+    out.into_iter()
+        .map(|r| r.ok_or_else(|| malformed("an answer is missing".into())))
+        .collect()
 }

@@ -177,6 +177,22 @@ const SIMPLE: &[(&str, &str, &str, Getter)] = &[
         |n| Some(n.stalls_total as f64),
     ),
     (
+        "nodewarden_fork_detected",
+        "gauge",
+        "1 when the node's block hash at a common height differs from its chain group's majority or reference.",
+        |n| n.fork_detected.map(|f| f64::from(u8::from(f))),
+    ),
+    (
+        "nodewarden_fork_height",
+        "gauge",
+        "While forked: the first height where the node's chain differs from its group's.",
+        |n| {
+            n.fork_height
+                .filter(|_| n.fork_detected == Some(true))
+                .map(|h| h as f64)
+        },
+    ),
+    (
         "nodewarden_head_age_seconds",
         "gauge",
         "Age of the node's head block.",

@@ -6,6 +6,8 @@
 pub struct Chain {
     key: [u8; 32],
     mask: u64,
+    /// A fork: from this height on, hashes are another chain's.
+    branch: Option<(u64, Box<Chain>)>,
 }
 
 /// Filler text that makes block values partly compressible, like real blocks
@@ -20,7 +22,27 @@ impl Chain {
         let key = blake3::derive_key("nodewarden-sim v1 chain", &material);
         let m = blake3::keyed_hash(&key, b"height-mask");
         let mask = u64::from_be_bytes(m.as_bytes()[..8].try_into().expect("8 bytes"));
-        Chain { key, mask }
+        Chain {
+            key,
+            mask,
+            branch: None,
+        }
+    }
+
+    /// This chain up to `at - 1`, then the chain of `branch_seed`: the parent of `at` is
+    /// still this chain's block, so the two share history exactly below `at`.
+    pub fn forked(mut self, at: u64, branch_seed: u64, chain_id: u64) -> Chain {
+        self.branch = Some((at, Box::new(Chain::new(branch_seed, chain_id))));
+        self
+    }
+
+    /// The chain a scenario describes: its seed, and its fork if it has one.
+    pub fn for_scenario(sc: &crate::Scenario) -> Chain {
+        let chain = Chain::new(sc.seed, sc.chain_id);
+        match sc.branch() {
+            Some((at, seed)) => chain.forked(at, seed, sc.chain_id),
+            None => chain,
+        }
     }
 
     /// 32 bytes: an invertible scramble of the height, then 24 bytes of a
@@ -28,6 +50,11 @@ impl Chain {
     /// without an index (and, unlike a plain XOR, unalike for neighbouring
     /// heights); the second makes a forged hash detectable.
     pub fn hash(&self, height: u64) -> [u8; 32] {
+        if let Some((at, branch)) = &self.branch
+            && height >= *at
+        {
+            return branch.hash(height);
+        }
         let tail = blake3::keyed_hash(&self.key, &height.to_be_bytes());
         let mut out = [0u8; 32];
         out[..8].copy_from_slice(&mix(height ^ self.mask).to_be_bytes());
@@ -45,12 +72,27 @@ impl Chain {
 
     /// The height a hash belongs to, if it is one of this chain's hashes.
     pub fn height_of(&self, hash: &[u8]) -> Option<u64> {
+        if let Some((at, branch)) = &self.branch {
+            return match branch.height_of(hash) {
+                Some(h) if h >= *at => Some(h),
+                _ => self.trunk().height_of(hash).filter(|h| h < at),
+            };
+        }
         let head: [u8; 8] = hash.get(..8)?.try_into().ok()?;
         if hash.len() != 32 {
             return None;
         }
         let height = unmix(u64::from_be_bytes(head)) ^ self.mask;
         (self.hash(height)[..] == *hash).then_some(height)
+    }
+
+    /// This chain without its fork.
+    fn trunk(&self) -> Chain {
+        Chain {
+            key: self.key,
+            mask: self.mask,
+            branch: None,
+        }
     }
 
     /// 32 deterministic bytes for anything else the chain needs (roots, keys, peer ids).
@@ -178,6 +220,31 @@ mod tests {
         assert_ne!(a.hash(42), a.hash(43));
         assert_eq!(a.parent_hash(43), a.hash(42));
         assert_eq!(a.parent_hash(0), [0; 32]);
+    }
+
+    #[test]
+    fn a_fork_shares_history_below_its_height_only() {
+        let honest = Chain::new(7, 1);
+        let forked = Chain::new(7, 1).forked(500, 8, 1);
+        for h in [0, 1, 499] {
+            assert_eq!(honest.hash(h), forked.hash(h));
+        }
+        for h in [500, 501, 10_000] {
+            assert_ne!(honest.hash(h), forked.hash(h));
+            assert_eq!(forked.height_of(&forked.hash(h)), Some(h));
+            assert_eq!(
+                forked.height_of(&honest.hash(h)),
+                None,
+                "the trunk above the fork is not ours"
+            );
+        }
+        assert_eq!(forked.parent_hash(500), honest.hash(499));
+        assert_eq!(forked.height_of(&forked.hash(499)), Some(499));
+        assert_eq!(
+            forked.height_of(&Chain::new(8, 1).hash(10)),
+            None,
+            "the branch below the fork is not ours"
+        );
     }
 
     #[test]

@@ -109,7 +109,7 @@ impl Sim {
             source,
         })?;
 
-        let chain = Chain::new(opts.scenario.seed, opts.scenario.chain_id);
+        let chain = Chain::for_scenario(&opts.scenario);
         let shared = Arc::new(Shared::new(Snapshot {
             height: 0,
             tip: 0,

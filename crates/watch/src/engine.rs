@@ -11,6 +11,7 @@ use nodewarden_model::{
 use nodewarden_rpc::{ChainClient, RpcError, Status, connect_limited, redact_url};
 use nodewarden_sample::{DirSizer, HostSampler, ProcessSample, ProcessSampler, ProcessSelector};
 
+use crate::forks;
 use crate::once;
 use crate::view::apply_live;
 
@@ -84,7 +85,10 @@ impl Watcher {
                     client: None,
                     local: Arc::new(Mutex::new(local)),
                     tracker: NodeTracker::new(cfg.name.clone(), opts.analyze.clone()),
-                    view: NodeView::new(report),
+                    view: NodeView {
+                        chain: cfg.chain.clone(),
+                        ..NodeView::new(report)
+                    },
                     last_cpu: None,
                 }
             })
@@ -168,9 +172,56 @@ impl Watcher {
                     .map(|b| (t_ms - b.time_ms).max(0) as f64 / 1000.0);
             }
         }
+        let undecided = self
+            .slots
+            .iter()
+            .any(|s| s.cfg.chain.is_some() && s.view.rpc_up && s.view.fork_detected.is_none());
+        if (self.state.ticks.is_multiple_of(forks::EVERY_TICKS) || undecided)
+            && self.slots.iter().any(|s| s.cfg.chain.is_some())
+        {
+            self.check_forks().await;
+        }
         self.state.ticks += 1;
         self.state.nodes = self.slots.iter().map(|s| s.view.clone()).collect();
         rows
+    }
+}
+
+impl Watcher {
+    /// Compares the hashes of each chain group; a comparison that could not be made keeps
+    /// the previous verdict, so one slow poll does not make the flag flap.
+    async fn check_forks(&mut self) {
+        let members: Vec<forks::Member> = self
+            .slots
+            .iter()
+            .map(|s| {
+                let up = s.view.rpc_up;
+                forks::Member {
+                    chain: s.cfg.chain.clone(),
+                    reference: s.cfg.reference,
+                    client: s.client.clone().filter(|_| up),
+                    height: s.view.report.current.filter(|_| up),
+                    known_fork: s
+                        .view
+                        .fork_height
+                        .filter(|_| s.view.fork_detected == Some(true)),
+                }
+            })
+            .collect();
+        let timeout = self
+            .opts
+            .interval
+            .mul_f64(0.8)
+            .max(Duration::from_millis(100));
+        let verdicts = forks::check(&members, timeout).await;
+        for (slot, v) in self.slots.iter_mut().zip(verdicts) {
+            let Some(forked) = v.forked else { continue };
+            let view = &mut slot.view;
+            view.fork_detected = Some(forked);
+            view.fork_checked_height = v.checked_height;
+            view.fork_height = v.fork_height.filter(|_| forked);
+            (view.health, view.health_reason) = health(view);
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! (rate, ETA, stalls: the same code `report` uses) and hands samples to the recorder.
 mod db;
 mod engine;
+pub mod forks;
 mod once;
 mod run;
 mod view;

@@ -13,6 +13,7 @@ mod maintain;
 mod make;
 mod repair;
 mod restore;
+mod trusted;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -115,8 +115,11 @@ async fn checks(
             health::evaluate(n, &config.check, &facts)
         }
     });
-    let per_node = futures::future::join_all(futures).await;
-    Ok(per_node.into_iter().flatten().collect())
+    let (per_node, forks) = futures::join!(
+        futures::future::join_all(futures),
+        super::check_fork::fork_checks(&config, &nodes)
+    );
+    Ok(per_node.into_iter().flatten().chain(forks).collect())
 }
 
 fn select_nodes(config: &Config, wanted: &[String]) -> Result<Vec<NodeConfig>, String> {

@@ -4,8 +4,10 @@
 pub mod analyze;
 pub mod backup;
 pub mod check;
+pub mod check_fork;
 pub mod compare;
 pub mod completions;
+pub mod crosscheck;
 pub mod db;
 pub mod demo;
 pub mod experiment;

@@ -303,6 +303,14 @@ impl Spawned {
         }
     }
 
+    /// Every line printed so far, after waiting until none came for `quiet`.
+    pub fn lines_so_far(&mut self, quiet: Duration) -> &[String] {
+        while let Ok(l) = self.lines.recv_timeout(quiet) {
+            self.seen.push(l);
+        }
+        &self.seen
+    }
+
     /// The `http://ADDR` a watch or demo serves on.
     pub fn http_base(&mut self) -> String {
         let rest = self.wait_line("serving http://", Duration::from_secs(30));

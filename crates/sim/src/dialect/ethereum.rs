@@ -80,7 +80,7 @@ impl Ethereum {
                 let args = params.at_most(2)?;
                 full_tx_flag(&args[1])?;
                 match block_number(&args[0], snap)? {
-                    Some(h) if h <= snap.height => self.block(h, out),
+                    Some(h) if self.ctx.has(h, snap) => self.block(h, out),
                     _ => emit::raw(out, "null"),
                 }
             }
@@ -88,7 +88,7 @@ impl Ethereum {
                 let args = params.at_most(2)?;
                 full_tx_flag(&args[1])?;
                 match self.height_of(&args[0])? {
-                    Some(h) if h <= snap.height => self.block(h, out),
+                    Some(h) if self.ctx.has(h, snap) => self.block(h, out),
                     _ => emit::raw(out, "null"),
                 }
             }

@@ -2,6 +2,8 @@
 //! deterministic chain, without touching the database.
 
 mod ethereum;
+#[cfg(test)]
+mod history_tests;
 mod substrate;
 #[cfg(test)]
 mod tests;
@@ -22,6 +24,15 @@ pub struct Context {
     pub clock: ChainClock,
     pub chain_id: u64,
     pub client_version: String,
+    /// Height ranges not served (`missing` in the scenario).
+    pub missing: Vec<[u64; 2]>,
+}
+
+impl Context {
+    /// Whether a history call answers the block at `h`: stored and not in a missing range.
+    pub fn has(&self, h: u64, snap: &Snapshot) -> bool {
+        h <= snap.height && !self.missing.iter().any(|[a, b]| (*a..=*b).contains(&h))
+    }
 }
 
 pub enum Dialect {
@@ -37,6 +48,7 @@ impl Dialect {
             clock,
             chain_id: scenario.chain_id,
             client_version: scenario.client_version_for(kind),
+            missing: scenario.missing.clone(),
         };
         match kind {
             Kind::Zenon => Dialect::Zenon(zenon::Zenon::new(ctx, scenario)),

@@ -89,7 +89,7 @@ impl Substrate {
                 let args = params.at_most(1)?;
                 let h = match &args[0] {
                     Value::Null => Some(snap.height),
-                    v => self.height_of(v)?.filter(|&h| h <= snap.height),
+                    v => self.height_of(v)?.filter(|&h| self.ctx.has(h, snap)),
                 };
                 match h {
                     Some(h) => emit::json(out, &self.header(h)),
@@ -109,7 +109,7 @@ impl Substrate {
                         }
                         out.push(b']');
                     }
-                    Value::Null => self.block_hash(Some(snap.height), snap, out),
+                    Value::Null => emit::json(out, &hex0x(&self.ctx.chain.hash(snap.height))),
                     v => self.block_hash(number(v)?, snap, out),
                 }
             }
@@ -156,7 +156,7 @@ impl Substrate {
     }
 
     fn block_hash(&self, h: Option<u64>, snap: &Snapshot, out: &mut Vec<u8>) {
-        match h.filter(|&h| h <= snap.height) {
+        match h.filter(|&h| self.ctx.has(h, snap)) {
             Some(h) => emit::json(out, &hex0x(&self.ctx.chain.hash(h))),
             None => emit::raw(out, "null"),
         }

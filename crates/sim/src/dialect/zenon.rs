@@ -122,7 +122,7 @@ impl Zenon {
             "ledger.getMomentumByHash" => {
                 let args = params.at_most(1)?;
                 match self.height_of(&args[0])? {
-                    Some(h) if h <= snap.height => self.momentum(h, out),
+                    Some(h) if self.ctx.has(h, snap) => self.momentum(h, out),
                     _ => emit::raw(out, "null"),
                 }
             }
@@ -219,10 +219,12 @@ impl Zenon {
             .saturating_add(count)
             .min(snap.height.saturating_add(1));
         emit::raw(out, "{\"list\":[");
-        for (i, h) in (height..end).enumerate() {
-            if i > 0 {
+        let mut first = true;
+        for h in (height..end).filter(|&h| self.ctx.has(h, snap)) {
+            if !first {
                 out.push(b',');
             }
+            first = false;
             self.momentum(h, out);
         }
         emit::raw(out, "],\"count\":");

@@ -1,5 +1,6 @@
 //! The scenario file: what chain the simulated node follows and how its sync behaves.
 
+mod branch;
 mod fields;
 use nodewarden_tomlspan as span;
 #[cfg(test)]
@@ -71,6 +72,15 @@ pub struct Scenario {
     pub stalls: Vec<Stall>,
     #[serde(default, rename = "pillar", skip_serializing_if = "Vec::is_empty")]
     pub pillars: Vec<Pillar>,
+    /// From this height on the node follows another branch (hashes from `fork_seed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_at: Option<u64>,
+    /// Seed of the branch after `fork_at`; `None` means `seed + 1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_seed: Option<u64>,
+    /// Inclusive height ranges the node does not serve over RPC (pruned or lost blocks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<[u64; 2]>,
 }
 
 /// A stretch of heights synced at one rate.
@@ -155,6 +165,9 @@ impl Default for Scenario {
             phases: Vec::new(),
             stalls: Vec::new(),
             pillars: Vec::new(),
+            fork_at: None,
+            fork_seed: None,
+            missing: Vec::new(),
         }
     }
 }

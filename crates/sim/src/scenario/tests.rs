@@ -232,3 +232,23 @@ fn an_unreadable_file_is_named() {
         "{e}"
     );
 }
+
+#[test]
+fn branch_keys_parse_and_bad_ones_name_their_key() {
+    let sc = Scenario::from_toml_str("fork_at = 500\nmissing = [[10, 20]]\n", "s.toml").unwrap();
+    assert_eq!(sc.branch(), Some((500, 8)));
+    assert!(!sc.serves(15) && sc.serves(21));
+    assert_eq!(Scenario::default().branch(), None);
+    for (text, want) in [
+        ("fork_seed = 3\n", "fork_seed"),
+        ("fork_at = 0\n", "fork_at"),
+        ("fork_at = 5\nfork_seed = 7\n", "must differ"),
+        ("missing = [[20, 10]]\n", "ends before it starts"),
+        ("missing = [[1]]\n", "missing"),
+    ] {
+        let e = Scenario::from_toml_str(text, "s.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("s.toml") && e.contains(want), "{text}: {e}");
+    }
+}

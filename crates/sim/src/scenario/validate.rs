@@ -13,14 +13,14 @@ pub struct Invalid {
     pub message: String,
 }
 
-fn bad(path: Vec<Seg>, message: impl Into<String>) -> Result<(), Invalid> {
+pub(super) fn bad(path: Vec<Seg>, message: impl Into<String>) -> Result<(), Invalid> {
     Err(Invalid {
         path,
         message: message.into(),
     })
 }
 
-fn key(k: &'static str) -> Vec<Seg> {
+pub(super) fn key(k: &'static str) -> Vec<Seg> {
     vec![Seg::Key(k)]
 }
 
@@ -90,6 +90,7 @@ impl Scenario {
         }
         self.validate_phases()?;
         self.validate_stalls()?;
+        self.validate_branch()?;
         self.validate_pillars()
     }
 
