@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use check::CheckConfig;
-pub use node::{NodeArg, NodeConfig, Service};
+pub use node::{LogSource, NodeArg, NodeConfig, Service};
 pub use nodewarden_analyze::StallAfter;
 
 pub const FILE_NAME: &str = "nodewarden.toml";

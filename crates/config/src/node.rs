@@ -33,6 +33,10 @@ pub struct NodeConfig {
     pub max_head_age: Option<Duration>,
     #[serde(default, deserialize_with = "human_opt::deserialize")]
     pub timeout: Option<Duration>,
+    /// Where the node logs, for the tail captured when a stall begins.
+    pub log: Option<LogSource>,
+    /// Go's net/http/pprof of the node (geth `--pprof`), for a goroutine dump at a stall.
+    pub pprof: Option<String>,
     /// Larger RPC answers are refused unread (default 8 MiB).
     pub max_answer: Option<nodewarden_model::repository::ByteSize>,
     /// Nodes of one network share a chain name; `watch` compares their block hashes.
@@ -48,6 +52,14 @@ pub struct NodeConfig {
 pub enum Service {
     Systemd { systemd: String },
     Commands { stop: String, start: String },
+}
+
+/// `log = { journald = "unit" }` or `log = { file = "/var/log/node.log" }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum LogSource {
+    Journald { journald: String },
+    File { file: PathBuf },
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -83,6 +95,8 @@ impl NodeConfig {
             max_head_age: None,
             timeout: None,
             max_answer: None,
+            log: None,
+            pprof: None,
             chain: None,
             reference: false,
         }

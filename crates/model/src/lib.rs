@@ -14,6 +14,6 @@ pub use kind::{Kind, ParseKindError};
 pub use row::SampleRow;
 pub use sample::{CSV_COLUMNS, ParseStateError, Sample, SyncState};
 pub use view::{
-    BackupInfo, Backups, DbLevel, DbView, Health, LATENCY_BUCKETS, LatencyHistogram, NodeReport,
-    NodeView, ProcessView, WatchState, health,
+    BackupInfo, Backups, DbLevel, DbView, Forensics, Health, LATENCY_BUCKETS, LatencyHistogram,
+    NodeReport, NodeView, ProcessView, WatchState, health,
 };

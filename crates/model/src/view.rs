@@ -74,6 +74,24 @@ pub struct BackupInfo {
     pub height: Option<u64>,
 }
 
+/// What was captured when a stall began: the evidence of *why* (docs/ANALYSIS.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Forensics {
+    pub node: String,
+    /// When the capture ran, and the stall it belongs to (unix milliseconds).
+    pub t_ms: i64,
+    pub stall_start_ms: i64,
+    pub height: u64,
+    /// The last lines of the node's log (journald unit or file).
+    pub log_tail: Option<String>,
+    /// Thread states of the node's process over a few seconds, summarised.
+    pub threads: Option<String>,
+    /// A goroutine dump (`debug/pprof/goroutine?debug=2`) when `pprof` is configured.
+    pub pprof: Option<String>,
+    /// What could not be captured, and why.
+    pub notes: Vec<String>,
+}
+
 /// The node's databases (LevelDB/RocksDB) as their MANIFESTs last described them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DbView {

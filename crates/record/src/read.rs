@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nodewarden_model::{Sample, SyncState};
+use nodewarden_model::{Forensics, Sample, SyncState};
 use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::RecordError;
@@ -159,6 +159,52 @@ impl Recording {
 }
 
 impl Recording {
+    /// The evidence captured at the stall starts of a run (of `node` only, when given).
+    pub fn forensics(
+        &self,
+        run_id: i64,
+        node: Option<&str>,
+    ) -> Result<Vec<Forensics>, RecordError> {
+        // Recordings from before forensics existed have no such table: nothing captured.
+        let exists: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'forensics'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if exists == 0 {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT node, t_ms, stall_start_ms, height, log_tail, threads, pprof, notes
+                 FROM forensics WHERE run_id = ?1 AND (?2 IS NULL OR node = ?2) ORDER BY t_ms",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map(rusqlite::params![run_id, node], |r| {
+            let notes: String = r.get(7)?;
+            Ok(Forensics {
+                node: r.get(0)?,
+                t_ms: r.get(1)?,
+                stall_start_ms: r.get(2)?,
+                height: r.get::<_, i64>(3)?.max(0) as u64,
+                log_tail: r.get(4)?,
+                threads: r.get(5)?,
+                pprof: r.get(6)?,
+                notes: notes
+                    .lines()
+                    .map(str::to_owned)
+                    .filter(|l| !l.is_empty())
+                    .collect(),
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
+    }
+
     /// The time of a node's newest sample in a run, if it has any.
     pub fn last_sample_ms(&self, run_id: i64, node: &str) -> Result<Option<i64>, RecordError> {
         self.conn

@@ -41,6 +41,18 @@ CREATE TABLE IF NOT EXISTS samples (
     steal_percent  REAL
 );
 CREATE INDEX IF NOT EXISTS samples_by_run ON samples (run_id, node, t_ms);
+-- Evidence captured when a stall began; one row per capture, the parts as text.
+CREATE TABLE IF NOT EXISTS forensics (
+    run_id         INTEGER NOT NULL REFERENCES runs(id),
+    node           TEXT NOT NULL,
+    t_ms           INTEGER NOT NULL,
+    stall_start_ms INTEGER NOT NULL,
+    height         INTEGER NOT NULL,
+    log_tail       TEXT,
+    threads        TEXT,
+    pprof          TEXT,
+    notes          TEXT NOT NULL
+);
 ";
 
 pub fn init(conn: &Connection) -> rusqlite::Result<()> {

@@ -6,7 +6,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use nodewarden_model::SampleRow;
+use nodewarden_model::{Forensics, SampleRow};
 use rusqlite::{Connection, params};
 
 use crate::{RecordError, schema};
@@ -24,6 +24,7 @@ enum Msg {
     Row(Box<SampleRow>),
     Node { node: String, kind: String },
     Flush(mpsc::Sender<Result<(), String>>),
+    Forensics(Box<Forensics>),
 }
 
 /// Batches reach the disk at least this often, so a crash loses at most this much.
@@ -111,6 +112,11 @@ impl Recorder {
         self.send(Msg::Row(Box::new(row)))
     }
 
+    /// Queue the evidence captured at a stall's start.
+    pub fn record_forensics(&self, f: Forensics) -> Result<(), RecordError> {
+        self.send(Msg::Forensics(Box::new(f)))
+    }
+
     /// Block until everything queued so far is committed.
     pub fn flush(&self) -> Result<(), RecordError> {
         let (tx, rx) = mpsc::channel();
@@ -184,6 +190,25 @@ fn write_loop(
                 conn.execute(
                     "INSERT OR REPLACE INTO run_nodes (run_id, node, kind) VALUES (?1, ?2, ?3)",
                     params![run_id, node, kind],
+                )
+                .map_err(err)?;
+                false
+            }
+            Ok(Msg::Forensics(f)) => {
+                conn.execute(
+                    "INSERT INTO forensics (run_id, node, t_ms, stall_start_ms, height, log_tail, threads, pprof, notes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        run_id,
+                        f.node,
+                        f.t_ms,
+                        f.stall_start_ms,
+                        f.height as i64,
+                        f.log_tail,
+                        f.threads,
+                        f.pprof,
+                        f.notes.join("\n")
+                    ],
                 )
                 .map_err(err)?;
                 false

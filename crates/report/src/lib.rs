@@ -10,6 +10,7 @@
 //! * [`Bundle`]: a shareable `.tar.zst`, scrubbed by [`redact()`].
 mod bundle;
 mod db;
+mod forensics;
 mod format;
 mod html;
 mod live;
@@ -22,6 +23,7 @@ mod timeline;
 
 pub use bundle::{Bundle, RunBundle, write_run_bundle};
 pub use db::db_text;
+pub use forensics::{forensics_html, forensics_text};
 pub use format::{age, bytes, count, percent, utc};
 pub use html::{NodeData, REPORT_CSS, compare_fragment, compare_html, node_fragment, report_html};
 pub use live::{live_line, log_line};

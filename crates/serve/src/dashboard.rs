@@ -177,7 +177,14 @@ async fn section(
 ) -> Response {
     with_history(h, move |h| {
         let result = analyse(h, &name, r.last)?;
-        let html = result.node_fragment().unwrap_or_default();
+        let mut html = result.node_fragment().unwrap_or_default();
+        // The evidence captured when this node's stalls began, below its charts.
+        if let Ok(rec) = Recording::open(&h.path)
+            && let Ok(run) = rec.resolve(&h.run)
+        {
+            let evidence = rec.forensics(run.id, Some(&name)).unwrap_or_default();
+            html.push_str(&nodewarden_report::forensics_html(&evidence));
+        }
         Ok(typed(html, "text/html; charset=utf-8"))
     })
     .await

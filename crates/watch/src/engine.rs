@@ -48,13 +48,20 @@ pub(crate) struct Slot {
     tracker: NodeTracker,
     view: NodeView,
     last_cpu: Option<(Instant, u32, f64)>,
+    /// The stall whose evidence was captured (one capture per stall).
+    forensics_for: Option<i64>,
+    evidence: Evidence,
 }
+
+/// Evidence captured at stall starts, drained by whoever records it.
+pub type Evidence = Arc<Mutex<Vec<nodewarden_model::Forensics>>>;
 
 /// The polling engine: each [`Watcher::tick`] reads every node concurrently, samples their
 /// processes and data dirs, feeds the analysis, and returns the samples to record.
 pub struct Watcher {
     slots: Vec<Slot>,
     backups: Backups,
+    evidence: Evidence,
     host: HostSampler,
     state: WatchState,
     opts: WatchOptions,
@@ -62,6 +69,7 @@ pub struct Watcher {
 
 impl Watcher {
     pub fn new(nodes: &[NodeConfig], opts: WatchOptions) -> Watcher {
+        let evidence = Evidence::default();
         let slots: Vec<Slot> = nodes
             .iter()
             .map(|cfg| {
@@ -90,6 +98,8 @@ impl Watcher {
                         ..NodeView::new(report)
                     },
                     last_cpu: None,
+                    forensics_for: None,
+                    evidence: evidence.clone(),
                 }
             })
             .collect();
@@ -103,10 +113,16 @@ impl Watcher {
         Watcher {
             slots,
             backups: Backups::default(),
+            evidence,
             host: HostSampler::default(),
             state,
             opts,
         }
+    }
+
+    /// Evidence captured at stall starts; the recorder drains it.
+    pub fn evidence(&self) -> Evidence {
+        self.evidence.clone()
     }
 
     /// Where a repository reader puts each node's newest snapshot; read on every tick.
@@ -296,6 +312,33 @@ async fn sample_local(local: Arc<Mutex<Local>>, timeout: Duration) -> LocalSampl
 }
 
 impl Slot {
+    /// Once per stall, when it begins: the log tail, thread states and goroutines, on a
+    /// blocking thread so the tick goes on.
+    fn capture_forensics(&mut self, t_ms: i64) {
+        let (Some(start), Some(height)) = (self.view.stalled_since_ms, self.view.stall_height)
+        else {
+            return;
+        };
+        if self.forensics_for == Some(start) {
+            return;
+        }
+        self.forensics_for = Some(start);
+        let (cfg, pid, sink) = (
+            self.cfg.clone(),
+            self.view.process.map(|p| p.pid),
+            self.evidence.clone(),
+        );
+        // No runtime (unit tests drive slots directly): nothing to capture on.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn_blocking(move || {
+                let f = crate::forensics::capture(&cfg, pid, start, height, t_ms);
+                if let Ok(mut v) = sink.lock() {
+                    v.push(f);
+                }
+            });
+        }
+    }
+
     #[cfg(test)]
     pub(crate) fn view(&self) -> &NodeView {
         &self.view
@@ -393,6 +436,7 @@ impl Slot {
         self.view.samples += 1;
         self.view.last_sample_ms = t_ms;
         (self.view.health, self.view.health_reason) = health(&self.view);
+        self.capture_forensics(t_ms);
         SampleRow {
             sample,
             error,

@@ -4,12 +4,13 @@
 //! (rate, ETA, stalls: the same code `report` uses) and hands samples to the recorder.
 mod db;
 mod engine;
+mod forensics;
 pub mod forks;
 mod once;
 mod run;
 mod view;
 
-pub use engine::{WatchOptions, Watcher};
+pub use engine::{Evidence, WatchOptions, Watcher};
 pub use once::{from_status, poll_once};
 pub use run::run;
 

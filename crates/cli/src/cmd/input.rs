@@ -67,6 +67,14 @@ impl Input {
         }
     }
 
+    /// The evidence captured at stall starts (a recording only).
+    pub fn forensics(&self, node: Option<&str>) -> Vec<nodewarden_model::Forensics> {
+        match self {
+            Input::Csv(_) => Vec::new(),
+            Input::Run { store, run, .. } => store.forensics(run.id, node).unwrap_or_default(),
+        }
+    }
+
     /// Nodes known before reading (a run's registered nodes); empty for a CSV.
     pub fn known_nodes(&self) -> Vec<String> {
         match self {

@@ -118,6 +118,7 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         };
         Failure::runtime(format!("{}: {e}", path.unwrap_or(Path::new("?")).display()))
     })?;
+    let evidence = input.forensics(args.node.as_deref());
     let mut out = crate::out::stdout();
     let mut notes = Vec::new();
     if args.json {
@@ -131,13 +132,22 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
             write!(out, "{}", nodewarden_report::analysis_text(a, &source))
                 .map_err(Failure::runtime)?;
         }
+        write!(out, "{}", nodewarden_report::forensics_text(&evidence))
+            .map_err(Failure::runtime)?;
     }
     if let Some(path) = &args.csv {
         notes.push(format!("wrote {}", path.display()));
     }
     let version = env!("CARGO_PKG_VERSION");
     let title = format!("nodewarden report: {}", input.label());
-    let html = charts.then(|| result.html(&title, &input.describe(), version));
+    let html = charts.then(|| {
+        let page = result.html(&title, &input.describe(), version);
+        let extra = nodewarden_report::forensics_html(&evidence);
+        match page.rfind("</body>") {
+            Some(i) if !extra.is_empty() => format!("{}{extra}{}", &page[..i], &page[i..]),
+            _ => page,
+        }
+    });
     if let (Some(path), Some(html)) = (&args.html, &html) {
         std::fs::write(path, html)
             .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
@@ -148,7 +158,12 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         if probe.is_none() && !args.no_probe {
             probe = quick_probe(path, &nodes).await;
         }
-        let extra = db_summaries(&nodes);
+        let mut extra = db_summaries(&nodes);
+        if !evidence.is_empty() {
+            // Log lines and dumps are free text: the bundle scrubs them like the rest.
+            let json = serde_json::to_string_pretty(&evidence).map_err(Failure::runtime)?;
+            extra.push(("forensics.json".to_string(), json));
+        }
         let parts = BundleParts {
             csv: &csv.0,
             html,

@@ -189,6 +189,7 @@ pub async fn watch(
         ))
     });
     let mut view = LiveView::new(&config.nodes, s.log_every, s.json_lines);
+    let evidence = watcher.evidence();
     let mut record_error = None;
     let shutdown = async {
         let limit = async {
@@ -213,6 +214,12 @@ pub async fn watch(
                 if let Err(e) = r.record(row) {
                     record_error = Some(e);
                     break;
+                }
+            }
+            let captured = evidence.lock().map(|mut v| std::mem::take(&mut *v));
+            for f in captured.unwrap_or_default() {
+                if let Err(e) = r.record_forensics(f) {
+                    record_error.get_or_insert(e);
                 }
             }
         }

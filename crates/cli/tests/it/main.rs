@@ -15,6 +15,7 @@ mod db;
 mod dialects;
 mod errors;
 mod experiment;
+mod forensics;
 mod forks;
 mod grafana;
 mod leveldb;
