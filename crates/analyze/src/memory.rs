@@ -39,6 +39,7 @@ pub(crate) struct Trend {
 #[derive(Debug, Clone)]
 pub(crate) struct MemoryTrend {
     window_ms: i64,
+    min_span_ms: i64,
     open: Option<(i64, Point)>,
     points: Vec<Point>,
     seg: u32,
@@ -47,17 +48,29 @@ pub(crate) struct MemoryTrend {
 
 impl Default for MemoryTrend {
     fn default() -> Self {
+        Self::new(1.0)
+    }
+}
+
+impl MemoryTrend {
+    /// `time_scale` shrinks the windows and the minimum span (the demo, whose sims run
+    /// `speed` times faster than the clock, passes 1/speed); 1 for real nodes.
+    pub fn new(time_scale: f64) -> Self {
+        let scale = if time_scale.is_finite() && time_scale > 0.0 {
+            time_scale.min(1.0)
+        } else {
+            1.0
+        };
         Self {
-            window_ms: FIRST_WINDOW_MS,
+            window_ms: ((FIRST_WINDOW_MS as f64 * scale) as i64).max(1000),
+            min_span_ms: ((MIN_SPAN_MS as f64 * scale) as i64).max(10 * 1000),
             open: None,
             points: Vec::new(),
             seg: 0,
             cached: None,
         }
     }
-}
 
-impl MemoryTrend {
     pub fn push(&mut self, t: i64, rss: Option<u64>, restarted: bool) {
         if restarted {
             self.close();
@@ -127,7 +140,7 @@ impl MemoryTrend {
             }
             i = j;
         }
-        if slopes.len() < MIN_POINTS || span_ms < MIN_SPAN_MS {
+        if slopes.len() < MIN_POINTS || span_ms < self.min_span_ms {
             return None;
         }
         let up = slopes.iter().filter(|s| **s > 0.0).count() as f64 / slopes.len() as f64;

@@ -59,6 +59,9 @@ pub struct AnalyzeOptions {
     pub io_busy_bytes_per_second: f64,
     /// Cost buckets double in width whenever there would be more than this many.
     pub max_cost_buckets: usize,
+    /// The RSS trend's windows (1 min) and minimum span (20 min) are multiplied by this:
+    /// the demo, whose sims run `speed` times faster than the clock, uses 1/speed.
+    pub memory_time_scale: f64,
 }
 
 impl Default for AnalyzeOptions {
@@ -72,6 +75,7 @@ impl Default for AnalyzeOptions {
             cpu_busy_cores: 0.6,
             io_busy_bytes_per_second: 16.0 * 1024.0 * 1024.0,
             max_cost_buckets: 200,
+            memory_time_scale: 1.0,
         }
     }
 }

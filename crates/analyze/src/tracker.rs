@@ -107,6 +107,7 @@ pub struct NodeTracker {
 impl NodeTracker {
     pub fn new(node: impl Into<String>, opts: AnalyzeOptions) -> Self {
         let cost = CostBuckets::new(opts.max_cost_buckets);
+        let memory = MemoryTrend::new(opts.memory_time_scale);
         Self {
             opts,
             node: node.into(),
@@ -136,7 +137,7 @@ impl NodeTracker {
             cost,
             outages: OutageTracker::default(),
             outage_since_advance: false,
-            memory: MemoryTrend::default(),
+            memory,
             peers: PeerTracker::default(),
             target_marks: [None, None],
         }

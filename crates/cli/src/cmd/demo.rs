@@ -107,13 +107,15 @@ pub async fn run(args: DemoArgs, config: Option<&Path>) -> CmdResult {
         ));
     }
     let config = Config { nodes, ..base };
-    let settings = match Settings::resolve(&config, &live, false) {
+    let mut settings = match Settings::resolve(&config, &live, false) {
         Ok(s) => s,
         Err(e) => {
             stop_all(children).await;
             return Err(e);
         }
     };
+    // The same compression for the RSS trend: the leaking sim shows its forecast in minutes.
+    settings.analyze.memory_time_scale = 1.0 / args.speed;
     if let Some(addr) = settings.listen {
         let _ = writeln!(
             out,

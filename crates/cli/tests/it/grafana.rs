@@ -185,8 +185,8 @@ fn every_panel_and_alert_works_on_a_real_prometheus() {
     // rate() and increase() need a few scrapes in their window.
     std::thread::sleep(Duration::from_secs(8));
 
-    // The RSS trend needs 20 minutes of history before it says anything (and a forecast a
-    // significant trend): within a test these two may only evaluate cleanly, empty.
+    // The RSS trend needs windows of history (compressed with the demo's speed, still a
+    // minute or more): within this test these two may evaluate cleanly but empty.
     const NEED_HISTORY: [&str; 2] = [
         "nodewarden_process_memory_growth_bytes_per_second",
         "nodewarden_memory_exhaustion_seconds",
