@@ -192,13 +192,18 @@ fn every_panel_and_alert_works_on_a_real_prometheus() {
     let deadline = std::time::Instant::now() + Duration::from_secs(180);
     while std::time::Instant::now() < deadline {
         last = try_query(&base, forecast).unwrap_or(Value::Null);
-        if last["data"]["result"].as_array().is_some_and(|r| !r.is_empty()) {
+        if last["data"]["result"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(500));
     }
     assert!(
-        last["data"]["result"].as_array().is_some_and(|r| !r.is_empty()),
+        last["data"]["result"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty()),
         "no memory forecast for the leaking node: {last}"
     );
     let mut empty = Vec::new();
