@@ -147,32 +147,39 @@ impl Transport {
         Ok(body)
     }
 
-    /// One call. `Ok(Err(_))` is the node answering with a JSON-RPC error object, which some
-    /// callers tolerate (e.g. `net_peerCount` missing on anvil).
-    pub async fn call(&self, method: &str, params: Value) -> Result<CallResult, RpcError> {
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    /// POSTs a JSON body and returns the answer's bytes (capped); any status but 200 is an
+    /// error with the hint its code deserves.
+    async fn post(&self, body: &Value) -> Result<Vec<u8>, RpcError> {
         let resp = self
             .http
             .post(&self.inner.url)
-            .json(&body)
+            .json(body)
             .send()
             .await
             .map_err(|e| self.error(self.classify(&e)))?;
         let status = resp.status().as_u16();
         let bytes = self.body(resp).await?;
-        if status != 200 {
-            return Err(self.error(match status {
-                403 => ErrorKind::Forbidden {
-                    zenon: self.inner.kind_hint == Some(Kind::Zenon),
-                },
-                415 => ErrorKind::UnsupportedMediaType,
-                _ => ErrorKind::Http {
-                    status,
-                    body: one_line(&String::from_utf8_lossy(&bytes), 120),
-                },
-            }));
+        if status == 200 {
+            return Ok(bytes);
         }
+        Err(self.error(match status {
+            403 => ErrorKind::Forbidden {
+                zenon: self.inner.kind_hint == Some(Kind::Zenon),
+            },
+            415 => ErrorKind::UnsupportedMediaType,
+            _ => ErrorKind::Http {
+                status,
+                body: one_line(&String::from_utf8_lossy(&bytes), 120),
+            },
+        }))
+    }
+
+    /// One call. `Ok(Err(_))` is the node answering with a JSON-RPC error object, which some
+    /// callers tolerate (e.g. `net_peerCount` missing on anvil).
+    pub async fn call(&self, method: &str, params: Value) -> Result<CallResult, RpcError> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let bytes = self.post(&body).await?;
         parse_envelope(method, &bytes).map_err(|kind| self.error(kind))
     }
 
@@ -191,21 +198,7 @@ impl Transport {
             .enumerate()
             .map(|(i, p)| json!({"jsonrpc": "2.0", "id": first + i as u64, "method": method, "params": p}))
             .collect();
-        let resp = self
-            .http
-            .post(&self.inner.url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| self.error(self.classify(&e)))?;
-        let status = resp.status().as_u16();
-        let bytes = self.body(resp).await?;
-        if status != 200 {
-            return Err(self.error(ErrorKind::Http {
-                status,
-                body: one_line(&String::from_utf8_lossy(&bytes), 120),
-            }));
-        }
+        let bytes = self.post(&Value::Array(body)).await?;
         parse_batch(method, &bytes, first, n).map_err(|kind| self.error(kind))
     }
 
