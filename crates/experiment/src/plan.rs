@@ -18,6 +18,9 @@ struct Raw {
     interval: Option<Duration>,
     #[serde(default)]
     stop: RawStop,
+    /// Empty both data dirs before every round (what `--repeat` needs).
+    #[serde(default)]
+    fresh: bool,
     a: Side,
     b: Side,
 }
@@ -62,6 +65,10 @@ pub struct Plan {
     pub b: Side,
     /// Names the run in the recording, so a second invocation continues it.
     pub run_name: String,
+    /// Both data dirs are emptied before every round.
+    pub fresh: bool,
+    /// B is started before A (rounds alternate, so neither always gets the head start).
+    pub b_first: bool,
 }
 
 mod opt_duration {
@@ -170,7 +177,38 @@ impl Plan {
             a: side(raw.a, da),
             b: side(raw.b, db),
             run_name: format!("ab-{stem}"),
+            fresh: raw.fresh,
+            b_first: false,
         })
+    }
+}
+
+impl Plan {
+    /// Round `i` (1-based) of a repeated experiment: its own output dir and run, and the
+    /// other build first in every second round.
+    pub fn round(&self, i: u32) -> Plan {
+        Plan {
+            output: self.output.join(format!("round-{i}")),
+            run_name: format!("{}-r{i}", self.run_name),
+            b_first: i % 2 == 0,
+            ..self.clone()
+        }
+    }
+
+    /// Empties both data dirs when the file asks for fresh rounds.
+    pub fn prepare(&self) -> Result<(), ExperimentError> {
+        if !self.fresh {
+            return Ok(());
+        }
+        for d in [&self.a.data_dir, &self.b.data_dir] {
+            if d.exists() {
+                std::fs::remove_dir_all(d).map_err(|source| ExperimentError::Io {
+                    path: d.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok(())
     }
 }
 

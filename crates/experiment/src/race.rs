@@ -94,8 +94,13 @@ pub async fn race(
             .register_node(&s.name, s.kind.as_str())
             .map_err(ExperimentError::Record)?;
     }
-    let mut a = Node::start(&plan.a, &plan.output)?;
-    let mut b = Node::start(&plan.b, &plan.output)?;
+    let (mut a, mut b) = if plan.b_first {
+        let b = Node::start(&plan.b, &plan.output)?;
+        (Node::start(&plan.a, &plan.output)?, b)
+    } else {
+        let a = Node::start(&plan.a, &plan.output)?;
+        (a, Node::start(&plan.b, &plan.output)?)
+    };
     let nodes = [
         node_config(&plan.a, &plan.output, a.pid())?,
         node_config(&plan.b, &plan.output, b.pid())?,

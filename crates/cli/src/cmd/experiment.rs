@@ -33,6 +33,10 @@ Example files: docs/EXPERIMENTS.md.
 pub struct AbArgs {
     #[arg(value_name = "FILE.toml")]
     pub file: PathBuf,
+    /// Run the race N times (the file must say `fresh = true`: both data dirs are emptied
+    /// before each round), alternating which build starts first, and report the spread.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: u32,
     /// No hardware probe in the bundle.
     #[arg(long)]
     pub no_probe: bool,
@@ -58,7 +62,100 @@ async fn ab(a: AbArgs) -> CmdResult {
             Failure::runtime(e)
         }
     };
-    let plan = Plan::load(&a.file).map_err(fail)?;
+    let base = Plan::load(&a.file).map_err(fail)?;
+    if a.repeat > 1 && !base.fresh {
+        return Err(Failure::usage(format!(
+            "{}: --repeat {} needs `fresh = true` in the file (each round starts from empty data dirs)",
+            a.file.display(),
+            a.repeat
+        )));
+    }
+    if a.repeat == 0 {
+        return Err(Failure::usage("--repeat 0: at least one round"));
+    }
+    let mut rounds = Vec::new();
+    for i in 1..=a.repeat {
+        let plan = if a.repeat == 1 {
+            base.clone()
+        } else {
+            base.round(i)
+        };
+        plan.prepare().map_err(fail)?;
+        let (code, results) = round(&a, plan).await?;
+        let stop = code != 0;
+        rounds.push((code, results));
+        if stop {
+            break;
+        }
+    }
+    let mut out = crate::out::stdout();
+    let speedups: Vec<f64> = rounds
+        .iter()
+        .filter_map(|(_, r)| r.comparison.speedup)
+        .collect();
+    if a.json {
+        let docs: Vec<&nodewarden_experiment::Results> = rounds.iter().map(|(_, r)| r).collect();
+        let text = if a.repeat == 1 {
+            serde_json::to_string_pretty(&docs[0])
+        } else {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "rounds": docs,
+                "speedups": speedups,
+                "speedup_median": median(&speedups),
+            }))
+        }
+        .map_err(Failure::runtime)?;
+        writeln!(out, "{text}").map_err(Failure::runtime)?;
+    } else {
+        for (i, (_, r)) in rounds.iter().enumerate() {
+            if a.repeat > 1 {
+                writeln!(
+                    out,
+                    "round {} ({} first):",
+                    i + 1,
+                    if i % 2 == 1 { "B" } else { "A" }
+                )
+                .map_err(Failure::runtime)?;
+            }
+            writeln!(out, "{}", r.verdict).map_err(Failure::runtime)?;
+            for f in &r.files {
+                writeln!(out, "wrote {}", f.display()).map_err(Failure::runtime)?;
+            }
+        }
+        if let (true, Some(m)) = (a.repeat > 1, median(&speedups)) {
+            let (lo, hi) = speedups
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(l, h), s| (l.min(*s), h.max(*s)));
+            writeln!(
+                out,
+                "over {} rounds, A's time over B's: median {m:.2} (from {lo:.2} to {hi:.2}; above 1 means B is faster)",
+                speedups.len()
+            )
+            .map_err(Failure::runtime)?;
+        }
+    }
+    Ok(rounds.last().map_or(1, |(c, _)| *c))
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(s[n / 2]),
+        n => Some((s[n / 2 - 1] + s[n / 2]) / 2.0),
+    }
+}
+
+/// One race and its results; the exit code it stands for.
+async fn round(a: &AbArgs, plan: Plan) -> Result<(i32, nodewarden_experiment::Results), Failure> {
+    let fail = |e: nodewarden_experiment::ExperimentError| {
+        if e.is_input() {
+            Failure::usage(e)
+        } else {
+            Failure::runtime(e)
+        }
+    };
     let shown: Vec<nodewarden_config::NodeConfig> = [&plan.a, &plan.b]
         .iter()
         .map(|s| {
@@ -97,24 +194,14 @@ async fn ab(a: AbArgs) -> CmdResult {
     .await
     .map_err(Failure::runtime)?
     .map_err(fail)?;
-    let mut out = crate::out::stdout();
-    if a.json {
-        let text = serde_json::to_string_pretty(&results).map_err(Failure::runtime)?;
-        writeln!(out, "{text}").map_err(Failure::runtime)?;
-    } else {
-        writeln!(out, "{}", results.verdict).map_err(Failure::runtime)?;
-        for f in &results.files {
-            writeln!(out, "wrote {}", f.display()).map_err(Failure::runtime)?;
-        }
-    }
-    Ok(match reason {
+    let code = match reason {
         StopReason::BothSynced | StopReason::HeightReached => 0,
         StopReason::Interrupted => 130,
-        StopReason::Deadline | StopReason::NodeExited(_) => {
-            if let StopReason::NodeExited(n) = &reason {
-                eprintln!("nodewarden: node {n} exited by itself");
-            }
+        StopReason::Deadline => 1,
+        StopReason::NodeExited(n) => {
+            eprintln!("nodewarden: node {n} exited by itself");
             1
         }
-    })
+    };
+    Ok((code, results))
 }

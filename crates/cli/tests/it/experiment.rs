@@ -140,3 +140,54 @@ fn clashing_builds_are_refused_before_anything_starts() {
     assert!(stderr(&out).contains("b.data_dir"), "{}", stderr(&out));
     assert!(!tmp.path().join("out").exists(), "nothing started");
 }
+
+/// `--repeat`: fresh rounds alternating which build starts first, and the spread; refused
+/// unless the file asks for fresh data dirs.
+#[test]
+fn repeated_rounds_report_the_spread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = plan(tmp.path(), 6_000);
+    let args = [
+        "experiment",
+        "ab",
+        file.to_str().unwrap(),
+        "--json",
+        "--no-probe",
+        "--repeat",
+        "2",
+    ];
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("fresh = true"), "{}", stderr(&out));
+
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("fresh = true\n{text}")).unwrap();
+    let mut cmd = bin();
+    cmd.current_dir(tmp.path());
+    let out = run_command(cmd, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let speedups = v["speedups"].as_array().unwrap();
+    assert_eq!(speedups.len(), 2, "{v}");
+    assert!(
+        speedups.iter().all(|s| s.as_f64().unwrap() < 1.0),
+        "A is faster in both: {v}"
+    );
+    assert!(v["speedup_median"].as_f64().is_some());
+    for r in ["round-1", "round-2"] {
+        assert!(
+            tmp.path()
+                .join("out")
+                .join(r)
+                .join("comparison.json")
+                .is_file(),
+            "{r}"
+        );
+    }
+}
