@@ -190,7 +190,7 @@ impl Plan {
         Plan {
             output: self.output.join(format!("round-{i}")),
             run_name: format!("{}-r{i}", self.run_name),
-            b_first: i % 2 == 0,
+            b_first: i.is_multiple_of(2),
             ..self.clone()
         }
     }
