@@ -35,21 +35,8 @@ pub fn selector_for(target: &str, pid: Option<u32>) -> Option<(ProcessSelector, 
     if let Some(p) = pid {
         return Some((ProcessSelector::Pid(p), format!("pid {p}")));
     }
-    let rest = target.split_once("://").map_or(target, |(_, r)| r);
-    let authority = rest.split('/').next()?;
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().ok()?),
-        None => (
-            authority,
-            if target.starts_with("https") { 443 } else { 80 },
-        ),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let local = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
-    local.then(|| (ProcessSelector::ListeningPort(port), format!("port {port}")))
+    let port = nodewarden_sample::local_port(target)?;
+    Some((ProcessSelector::ListeningPort(port), format!("port {port}")))
 }
 
 /// Samples the target on its own thread until [`TargetWatch::finish`].

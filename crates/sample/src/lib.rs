@@ -9,7 +9,7 @@ mod threads;
 
 pub use dirsize::DirSizer;
 pub use host::{CpuTimes, HostSample, HostSampler};
-pub use listen::find_listener;
+pub use listen::{find_listener, local_port};
 pub use mem::{cgroup_limit_bytes, host_available_bytes, parse_limit, parse_meminfo_available};
 pub use process::{ProcessSample, ProcessSampler, ProcessSelector};
 pub use threads::{ThreadStates, thread_states};

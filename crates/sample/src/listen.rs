@@ -8,6 +8,25 @@ use std::path::Path;
 /// TCP state 0A is LISTEN.
 const LISTEN: &str = "0A";
 
+/// The port of a URL whose host is this machine (`localhost`, a loopback or unspecified
+/// address); the scheme's port when none is written. `None` for a remote host, whose
+/// process cannot be sampled from here.
+pub fn local_port(url: &str) -> Option<u16> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') && !p.contains(']') => (h, p.parse::<u16>().ok()?),
+        _ => (authority, if url.starts_with("https") { 443 } else { 80 }),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let local = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    local.then_some(port)
+}
+
 /// The pid listening on `port` (any local address, IPv4 or IPv6), if this user can see it.
 pub fn find_listener(port: u16) -> Option<u32> {
     find_listener_in(Path::new("/proc"), port)
@@ -85,6 +104,19 @@ mod tests {
         assert_eq!(listening_inodes(t, 8080), vec![999]);
         assert!(listening_inodes(t, 1).is_empty());
         assert!(listening_inodes("garbage\nnot a table at all", 80).is_empty());
+    }
+
+    #[test]
+    fn only_local_urls_name_a_port() {
+        assert_eq!(local_port("http://127.0.0.1:35997"), Some(35997));
+        assert_eq!(local_port("http://[::1]:8545/rpc"), Some(8545));
+        assert_eq!(local_port("http://user:pw@localhost:9944"), Some(9944));
+        assert_eq!(local_port("http://localhost"), Some(80));
+        assert_eq!(local_port("https://[::1]"), Some(443));
+        assert_eq!(local_port("http://10.0.0.5:8545"), None);
+        assert_eq!(local_port("http://node.example:8545"), None);
+        assert_eq!(local_port("http://127.0.0.1:notaport"), None);
+        assert_eq!(local_port("not a url"), None);
     }
 
     #[test]

@@ -79,7 +79,9 @@ impl Watcher {
                     (None, Some(f)) => Some(ProcessSelector::PidFile(f.clone())),
                     // Nothing configured: the process listening on the RPC port, when the
                     // node runs on this host.
-                    (None, None) => local_port(&url).map(ProcessSelector::ListeningPort),
+                    (None, None) => {
+                        nodewarden_sample::local_port(&url).map(ProcessSelector::ListeningPort)
+                    }
                 };
                 let local = Local {
                     process: selector.map(ProcessSampler::new),
@@ -444,21 +446,6 @@ impl Slot {
             steal_percent: steal,
         }
     }
-}
-
-/// The port of an RPC URL whose host is this machine (loopback, unspecified or
-/// `localhost`); `None` for a remote node, whose process cannot be sampled from here.
-pub(crate) fn local_port(url: &str) -> Option<u16> {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next()?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    let (host, port) = authority.rsplit_once(':')?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let local = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
-    local.then(|| port.parse().ok()).flatten()
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -138,3 +138,58 @@ fn goroutines(base: &str) -> Result<String, String> {
     }
     Ok(body.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-shot server answering `raw` to the first connection.
+    fn serve(raw: Vec<u8>) -> String {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = l.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(&raw);
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[test]
+    fn hostile_pprof_answers_are_errors_or_capped() {
+        let e = goroutines(&serve(b"HTTP/1.0 404 Not Found\r\n\r\nno".to_vec())).unwrap_err();
+        assert_eq!(e, "HTTP 404");
+        let e = goroutines(&serve(b"garbage without a header end".to_vec())).unwrap_err();
+        assert_eq!(e, "not an HTTP answer");
+        let mut huge = b"HTTP/1.0 200 OK\r\n\r\n".to_vec();
+        huge.resize(PPROF_BYTES + (1 << 20), b'g');
+        let body = goroutines(&serve(huge)).unwrap();
+        assert!(
+            body.len() < PPROF_BYTES,
+            "read at most the cap: {}",
+            body.len()
+        );
+        assert!(
+            goroutines("https://127.0.0.1:1")
+                .unwrap_err()
+                .contains("http://")
+        );
+    }
+
+    #[test]
+    fn a_missing_log_is_a_note_not_a_failure() {
+        let mut cfg = NodeConfig::new("n", nodewarden_rpc::KindSpec::Auto, None);
+        cfg.log = Some(LogSource::File {
+            file: "/nonexistent/node.log".into(),
+        });
+        let f = capture(&cfg, None, 1, 2, 3);
+        assert!(f.log_tail.is_none() && f.threads.is_none());
+        assert!(
+            f.notes.iter().any(|n| n.contains("/nonexistent/node.log")),
+            "{:?}",
+            f.notes
+        );
+    }
+}

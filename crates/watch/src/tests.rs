@@ -213,14 +213,3 @@ fn a_one_shot_report_derives_synced_and_progress() {
     let r = crate::from_status(&cfg, "u".into(), s, Duration::ZERO, now);
     assert!(!r.synced, "no peers is never synced");
 }
-
-#[test]
-fn only_a_local_rpc_url_names_a_port_to_sample() {
-    use crate::engine::local_port;
-    assert_eq!(local_port("http://127.0.0.1:35997"), Some(35997));
-    assert_eq!(local_port("http://[::1]:8545/"), Some(8545));
-    assert_eq!(local_port("http://user:pw@localhost:9944"), Some(9944));
-    assert_eq!(local_port("http://10.0.0.5:8545"), None);
-    assert_eq!(local_port("http://node.example:8545"), None);
-    assert_eq!(local_port("not a url"), None);
-}

@@ -32,23 +32,12 @@ fn plan(dir: &Path, height: u64) -> std::path::PathBuf {
     file
 }
 
-#[test]
-fn two_builds_raced_and_compared_in_one_command() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = plan(tmp.path(), 12_000);
-    // The data dirs are relative to the file: the sims run from there.
+/// Runs nodewarden in `dir` (the files' relative data dirs are there), requires exit 0 and
+/// returns its JSON.
+fn succeed_in(dir: &Path, args: &[&str]) -> Value {
     let mut cmd = bin();
-    cmd.current_dir(tmp.path());
-    let out = run_command(
-        cmd,
-        &[
-            "experiment",
-            "ab",
-            file.to_str().unwrap(),
-            "--json",
-            "--no-probe",
-        ],
-    );
+    cmd.current_dir(dir);
+    let out = run_command(cmd, args);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -56,7 +45,22 @@ fn two_builds_raced_and_compared_in_one_command() {
         stdout(&out),
         stderr(&out)
     );
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+#[test]
+fn two_builds_raced_and_compared_in_one_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = plan(tmp.path(), 12_000);
+    // The data dirs are relative to the file: the sims run from there.
+    let args = [
+        "experiment",
+        "ab",
+        file.to_str().unwrap(),
+        "--json",
+        "--no-probe",
+    ];
+    let v = succeed_in(tmp.path(), &args);
     assert_eq!(v["race"]["reason"], "height-reached", "{v}");
     assert_eq!(v["comparison"]["verdict"], "a-faster", "{v}");
     let verdict = v["verdict"].as_str().unwrap();
@@ -104,17 +108,7 @@ fn an_interrupted_experiment_continues_the_same_run() {
     first.signal(libc::SIGTERM);
     let (status, lines) = first.finish(Duration::from_secs(40));
     assert_eq!(status.code(), Some(130), "{lines:?}");
-    let mut cmd = bin();
-    cmd.current_dir(tmp.path());
-    let out = run_command(cmd, &args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = succeed_in(tmp.path(), &args);
     assert_eq!(v["race"]["resumed"], true, "{v}");
     assert!(
         v["race"]["seconds"].as_f64().unwrap() >= 2.0,
@@ -162,17 +156,7 @@ fn repeated_rounds_report_the_spread() {
 
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("fresh = true\n{text}")).unwrap();
-    let mut cmd = bin();
-    cmd.current_dir(tmp.path());
-    let out = run_command(cmd, &args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = succeed_in(tmp.path(), &args);
     let speedups = v["speedups"].as_array().unwrap();
     assert_eq!(speedups.len(), 2, "{v}");
     assert!(
