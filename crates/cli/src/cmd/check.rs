@@ -102,11 +102,17 @@ async fn checks(
         .record
         .clone()
         .unwrap_or_else(|| config.watch.record.clone());
+    let analysis = nodewarden_analyze::AnalyzeOptions {
+        stall_after: config.watch.stall_after,
+        ..Default::default()
+    };
     let futures = nodes.iter().map(|n| {
         let config = &config;
         let record = &record;
+        let analysis = &analysis;
         async move {
-            let recording = health::from_recording(record, &n.name).unwrap_or_else(|e| {
+            let recording = health::from_recording(record, &n.name, analysis.clone())
+                .unwrap_or_else(|e| {
                 tracing::warn!("recording {}: {e}", record.display());
                 None
             });

@@ -219,13 +219,17 @@ fn stalled_by_observation_and_by_recording() {
         "--no-listen",
         "--interval",
         "300ms",
+        "--stall-after",
+        "1s",
     ]);
     watch.wait_line("recording run", Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(2500));
+    // The check reads the same `[watch] stall_after` the watch was given: one tracker,
+    // one verdict.
     let cfg = config(
         tmp.path(),
         &[("stuck", &s.url, "")],
-        "observe = \"30s\"\nstall_critical = \"1s\"",
+        "observe = \"30s\"\nstall_critical = \"1s\"\n[watch]\nstall_after = \"1s\"",
     );
     let started = std::time::Instant::now();
     let (code, out) = check(&cfg, &["--record", db.to_str().unwrap()]);
@@ -235,8 +239,8 @@ fn stalled_by_observation_and_by_recording() {
     );
     assert_eq!(code, 2, "{out}");
     assert!(
-        out.contains("stuck stalled CRITICAL: height unchanged for")
-            && out.contains("(recording `"),
+        out.contains("stuck stalled CRITICAL: stalled for")
+            && out.contains("at height 30 while behind (recording `"),
         "{out}"
     );
     watch.signal(libc::SIGTERM);

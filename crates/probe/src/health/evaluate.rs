@@ -144,19 +144,33 @@ fn stalled(n: &str, cfg: &CheckConfig, f: &Facts, s: &Status) -> CheckResult {
     let t = Thresholds::above(0.0, cfg.stall_critical.as_secs_f64());
     // The recording has watched for longer than any check can wait: prefer it when live.
     if let Some(r) = f.recording.as_ref().filter(|r| r.live) {
-        return match r.unchanged_behind_s {
-            Some(u) if u > 0.0 => CheckResult::measured(
+        // Judged by the watch's own tracker: the check never calls a stall what the
+        // dashboard and `analyze` call a flat spot, nor the other way round.
+        return match (r.stalled, r.unchanged_behind_s) {
+            (Some((secs_stalled, h)), _) => CheckResult::measured(
                 n,
                 "stalled",
-                u,
+                secs_stalled,
                 "s",
                 t,
                 format!(
-                    "height unchanged for {} while behind (recording `{}`)",
-                    secs(u),
+                    "stalled for {} at height {h} while behind (recording `{}`)",
+                    secs(secs_stalled),
                     r.run
                 ),
             ),
+            (None, Some(u)) if u > 0.0 => CheckResult::new(
+                n,
+                "stalled",
+                Level::Ok,
+                format!(
+                    "height unchanged for {} while behind, not yet a stall at this node's pace (after {}; recording `{}`)",
+                    secs(u),
+                    secs(r.stall_after_s),
+                    r.run
+                ),
+            )
+            .with_value(0.0, "s"),
             _ => CheckResult::new(
                 n,
                 "stalled",

@@ -20,6 +20,12 @@ pub struct RecordingFacts {
     pub live: bool,
     /// Seconds since the height last changed, counted only while the node was behind.
     pub unchanged_behind_s: Option<f64>,
+    /// The open stall as the tracker `watch` and `analyze` use sees it: seconds since it
+    /// began (up to now) and its height. A flat spot shorter than the node's own stall
+    /// threshold is not one.
+    pub stalled: Option<(f64, u64)>,
+    /// That threshold at this node's pace, seconds.
+    pub stall_after_s: f64,
     pub growth_bytes_per_s: Option<f64>,
     pub span_s: f64,
     /// The process's RSS trend from the same tracker `analyze` and `watch` use: bytes/s,
@@ -28,9 +34,14 @@ pub struct RecordingFacts {
     pub rss_bytes: Option<u64>,
 }
 
-/// The newest run of `path` that holds `node`, summarised; `Ok(None)` when the file does
-/// not exist or has nothing about the node.
-pub fn from_recording(path: &Path, node: &str) -> Result<Option<RecordingFacts>, RecordError> {
+/// The newest run of `path` that holds `node`, summarised with the analysis options `watch`
+/// uses (so both call the same thing a stall); `Ok(None)` when the file does not exist or
+/// has nothing about the node.
+pub fn from_recording(
+    path: &Path,
+    node: &str,
+    opts: AnalyzeOptions,
+) -> Result<Option<RecordingFacts>, RecordError> {
     if !path.is_file() {
         return Ok(None);
     }
@@ -48,7 +59,7 @@ pub fn from_recording(path: &Path, node: &str) -> Result<Option<RecordingFacts>,
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     let mut acc = Acc::default();
-    let mut tracker = NodeTracker::new(node, AnalyzeOptions::default());
+    let mut tracker = NodeTracker::new(node, opts);
     let mut rss = None;
     store.for_each_sample(run.id, Some(node), |s| {
         if s.t_ms < now_ms - WINDOW_MS {
@@ -67,6 +78,10 @@ pub fn from_recording(path: &Path, node: &str) -> Result<Option<RecordingFacts>,
             .memory_growth_bytes_per_second
             .map(|g| (g, live.memory_growth_significant)),
         rss_bytes: rss,
+        stalled: live
+            .stalled_since
+            .map(|s| ((now_ms - s.start_ms).max(0) as f64 / 1000.0, s.height)),
+        stall_after_s: live.stall_after_seconds,
         ..f
     }))
 }
@@ -115,6 +130,8 @@ impl Acc {
             run: run.to_string(),
             live: now_ms - self.last_t <= LIVE_WITHIN_MS,
             unchanged_behind_s: unchanged,
+            stalled: None,
+            stall_after_s: 0.0,
             growth_bytes_per_s: growth,
             span_s: (self.last_t - first) as f64 / 1000.0,
             memory_growth: None,

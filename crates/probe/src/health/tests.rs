@@ -148,6 +148,8 @@ fn memory_warns_on_a_leak_and_never_on_a_flat_trend() {
         run: "r".into(),
         live: true,
         unchanged_behind_s: None,
+        stalled: None,
+        stall_after_s: 30.0,
         growth_bytes_per_s: None,
         span_s: 3600.0,
         memory_growth: growth,
@@ -172,4 +174,38 @@ fn memory_warns_on_a_leak_and_never_on_a_flat_trend() {
         by_name(&evaluate(&node(), &cfg, &f), "memory").status,
         Level::Ok
     );
+}
+
+#[test]
+fn a_live_recording_judges_stalls_with_the_watch_tracker() {
+    let now = SystemTime::now();
+    let cfg = CheckConfig::default();
+    let mut f = facts(status(50, 900, 12, 1.0, now), None, now);
+    let rec = |unchanged: Option<f64>, stalled: Option<(f64, u64)>| RecordingFacts {
+        run: "r".into(),
+        live: true,
+        unchanged_behind_s: unchanged,
+        stalled,
+        stall_after_s: 45.0,
+        growth_bytes_per_s: None,
+        span_s: 3600.0,
+        memory_growth: None,
+        rss_bytes: None,
+    };
+    // Flat for 20 s while the tracker's threshold at this pace is 45 s: a flat spot, OK.
+    f.recording = Some(rec(Some(20.0), None));
+    let r = evaluate(&node(), &cfg, &f);
+    let s = by_name(&r, "stalled");
+    assert_eq!(s.status, Level::Ok, "{s:?}");
+    assert!(s.message.contains("not yet a stall") && s.message.contains("45s"));
+    // The tracker's open stall: WARNING below stall_critical (120 s), CRITICAL beyond.
+    f.recording = Some(rec(Some(100.0), Some((60.0, 50))));
+    let r = evaluate(&node(), &cfg, &f);
+    let s = by_name(&r, "stalled");
+    assert_eq!(s.status, Level::Warning, "{s:?}");
+    assert_eq!(s.value, Some(60.0));
+    assert!(s.message.starts_with("stalled for 60s at height 50"), "{s:?}");
+    f.recording = Some(rec(Some(400.0), Some((300.0, 50))));
+    let r = evaluate(&node(), &cfg, &f);
+    assert_eq!(by_name(&r, "stalled").status, Level::Critical);
 }
