@@ -50,6 +50,11 @@ pub struct LiveState {
     /// Start of the ongoing outage (failed polls), if any.
     pub outage_since_ms: Option<i64>,
     pub outages_total: u64,
+    /// Peer-loss events (drops to half the usual count or fewer) so far, the open one included.
+    pub peer_losses_total: u64,
+    /// The loss under way: when it began and the usual peer count before it.
+    pub peer_loss_since_ms: Option<i64>,
+    pub peer_loss_from: Option<u32>,
     /// Robust RSS trend (window minima, Theil–Sen, restarts apart); `None` until enough history.
     pub memory_growth_bytes_per_second: Option<f64>,
     /// The trend is clearly positive: worth a forecast and a warning.

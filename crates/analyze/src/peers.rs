@@ -88,6 +88,11 @@ impl PeerTracker {
         self.total
     }
 
+    /// The loss under way, if any.
+    pub fn open(&self) -> Option<&PeerLoss> {
+        self.open.as_ref()
+    }
+
     pub fn list(&self) -> Vec<PeerLoss> {
         let mut v = self.finished.clone();
         v.extend(self.open.clone().map(|o| PeerLoss { ongoing: true, ..o }));
@@ -105,6 +110,10 @@ mod tests {
         let counts = [12, 11, 12, 13, 12, 12, 4, 0, 0, 0, 3, 8, 10, 12, 11];
         for (i, c) in counts.into_iter().enumerate() {
             p.push(i as i64 * 2_000, Some(c));
+            // The live view sees the loss from its first sample to the last one below ¾.
+            let open = p.open().map(|o| (o.start_ms, o.from));
+            let expect = (6..=11).contains(&i).then_some((12_000, 12));
+            assert_eq!(open, expect, "after sample {i}");
         }
         let l = p.list();
         assert_eq!(l.len(), 1, "{l:?}");

@@ -456,6 +456,9 @@ impl NodeTracker {
             restarts: self.restarts,
             outage_since_ms: self.outages.open_since(),
             outages_total: self.outages.total(),
+            peer_losses_total: self.peers.total(),
+            peer_loss_since_ms: self.peers.open().map(|o| o.start_ms),
+            peer_loss_from: self.peers.open().map(|o| o.from),
             memory_growth_bytes_per_second: trend.map(|m| m.bytes_per_second),
             memory_growth_significant: trend.is_some_and(|m| m.significant),
         }

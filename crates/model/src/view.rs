@@ -146,6 +146,11 @@ pub struct NodeView {
     pub stall_after_seconds: f64,
     /// Windows of failed polls and restarts so far (never counted as stalls).
     pub outages_total: u64,
+    /// Drops to half the usual peer count or fewer so far; the one under way began at
+    /// `peer_loss_since_ms`, from `peer_loss_from` peers.
+    pub peer_losses_total: u64,
+    pub peer_loss_since_ms: Option<i64>,
+    pub peer_loss_from: Option<u32>,
     /// Robust RSS trend of the process, bytes/s, once there is enough history.
     pub memory_growth_bytes_per_second: Option<f64>,
     /// When the trend is significant: seconds until the host's available memory or the
@@ -243,6 +248,9 @@ impl NodeView {
             eta_stalled: false,
             stalled: false,
             stalled_since_ms: None,
+            peer_losses_total: 0,
+            peer_loss_since_ms: None,
+            peer_loss_from: None,
             stalled_for_seconds: None,
             stall_height: None,
             stalls_total: 0,

@@ -147,6 +147,23 @@ const SIMPLE: &[(&str, &str, &str, Getter)] = &[
         |n| Some(n.outages_total as f64),
     ),
     (
+        "nodewarden_peer_losses_total",
+        "counter",
+        "Drops of the peer count to half the usual or fewer (peer-loss events).",
+        |n| Some(n.peer_losses_total as f64),
+    ),
+    (
+        "nodewarden_peer_loss_seconds",
+        "gauge",
+        "How long the peer loss under way has lasted; 0 when none.",
+        |n| {
+            Some(
+                n.peer_loss_since_ms
+                    .map_or(0.0, |t| (n.last_sample_ms - t).max(0) as f64 / 1000.0),
+            )
+        },
+    ),
+    (
         "nodewarden_process_memory_growth_bytes_per_second",
         "gauge",
         "Robust RSS trend of the node process (window minima, Theil-Sen; restarts apart).",

@@ -89,6 +89,33 @@ fn metrics_escape_labels_omit_the_unknown_and_say_done_as_zero() {
     assert!(buckets.iter().any(|l| l.contains("le=\"+Inf\"")));
 }
 
+#[test]
+fn a_peer_loss_under_way_is_counted_and_timed() {
+    let mut st = state();
+    st.nodes[0].peer_losses_total = 3;
+    st.nodes[0].peer_loss_since_ms = Some(10_000);
+    st.nodes[0].last_sample_ms = 250_000;
+    let text = render_metrics(&st);
+    let total = lines_of(&text, "nodewarden_peer_losses_total");
+    assert!(
+        total
+            .iter()
+            .any(|l| l.contains("quoted") && l.ends_with(" 3")),
+        "{total:?}"
+    );
+    let secs = lines_of(&text, "nodewarden_peer_loss_seconds");
+    assert!(
+        secs.iter()
+            .any(|l| l.contains("quoted") && l.ends_with(" 240")),
+        "{secs:?}"
+    );
+    assert!(
+        secs.iter()
+            .any(|l| l.contains("node=\"b\"") && l.ends_with(" 0")),
+        "{secs:?}"
+    );
+}
+
 /// One HTTP/1.1 request with `Connection: close`: status, headers, body.
 fn get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).unwrap();

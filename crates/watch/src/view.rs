@@ -11,6 +11,9 @@ pub(crate) fn apply_live(view: &mut NodeView, live: &LiveState) {
     view.eta_high_seconds = live.eta_high_seconds;
     view.eta_stalled = live.eta_stalled;
     view.outages_total = live.outages_total;
+    view.peer_losses_total = live.peer_losses_total;
+    view.peer_loss_since_ms = live.peer_loss_since_ms;
+    view.peer_loss_from = live.peer_loss_from;
     view.memory_growth_bytes_per_second = live.memory_growth_bytes_per_second;
     view.stalled = live.stalled_since.is_some();
     view.stalled_since_ms = live.stalled_since.map(|s| s.start_ms);

@@ -150,6 +150,9 @@ fn field_names_are_stable() {
             "restarts",
             "outage_since_ms",
             "outages_total",
+            "peer_losses_total",
+            "peer_loss_since_ms",
+            "peer_loss_from",
             "memory_growth_bytes_per_second",
             "memory_growth_significant",
         ])

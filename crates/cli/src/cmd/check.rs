@@ -113,9 +113,9 @@ async fn checks(
         async move {
             let recording = health::from_recording(record, &n.name, analysis.clone())
                 .unwrap_or_else(|e| {
-                tracing::warn!("recording {}: {e}", record.display());
-                None
-            });
+                    tracing::warn!("recording {}: {e}", record.display());
+                    None
+                });
             let backup = backup_age(config, &n.name).await;
             let facts = health::gather(n, observe, recording, backup).await;
             health::evaluate(n, &config.check, &facts)

@@ -8,7 +8,7 @@ use nodewarden_record::Recording;
 
 use crate::support::*;
 
-const METRICS: [&str; 21] = [
+const METRICS: [&str; 23] = [
     "nodewarden_sync_current_height",
     "nodewarden_sync_target_height",
     "nodewarden_sync_state",
@@ -20,6 +20,8 @@ const METRICS: [&str; 21] = [
     "nodewarden_stalls_total",
     "nodewarden_sync_eta_stalled",
     "nodewarden_outages_total",
+    "nodewarden_peer_losses_total",
+    "nodewarden_peer_loss_seconds",
     "nodewarden_head_age_seconds",
     "nodewarden_rpc_up",
     "nodewarden_rpc_errors_total",

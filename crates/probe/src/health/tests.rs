@@ -204,7 +204,10 @@ fn a_live_recording_judges_stalls_with_the_watch_tracker() {
     let s = by_name(&r, "stalled");
     assert_eq!(s.status, Level::Warning, "{s:?}");
     assert_eq!(s.value, Some(60.0));
-    assert!(s.message.starts_with("stalled for 60s at height 50"), "{s:?}");
+    assert!(
+        s.message.starts_with("stalled for 60s at height 50"),
+        "{s:?}"
+    );
     f.recording = Some(rec(Some(400.0), Some((300.0, 50))));
     let r = evaluate(&node(), &cfg, &f);
     assert_eq!(by_name(&r, "stalled").status, Level::Critical);
