@@ -5,7 +5,7 @@
 //! (`scripts/bench/analysis.sh` runs it). `--write DIR` also leaves each trace's samples
 //! (`DIR/SET/trace-SEED.csv`) and truth (`trace-SEED.truth.json`) for inspection.
 
-use nodewarden_analyze::groundtruth::{Trace, score_set, trace};
+use nodewarden_analyze::groundtruth::{Trace, earlier_run, score_set_with, trace};
 use nodewarden_analyze::{AnalyzeOptions, write_csv};
 use std::fs::File;
 use std::io::BufWriter;
@@ -49,7 +49,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         let samples: usize = set.iter().map(|t| t.samples.len()).sum();
-        let scores = score_set(&set, &opts);
+        let earlier: Vec<Trace> = (first..first + traces).map(earlier_run).collect();
+        let scores = score_set_with(&set, &opts, &earlier);
         print!("{}", scores.text(label));
         println!(
             "({samples} samples, generated and scored in {:.1?})\n",

@@ -3,6 +3,7 @@
 use crate::analysis::{Analysis, LiveState};
 use crate::error::AnalyzeError;
 use crate::options::AnalyzeOptions;
+use crate::prior::CostProfile;
 use crate::tracker::NodeTracker;
 use nodewarden_model::Sample;
 use std::borrow::Borrow;
@@ -17,6 +18,8 @@ pub struct Analyzer {
     index: HashMap<String, usize>,
     /// Consecutive samples are usually of the same node: skip the hash lookup then.
     last: Option<usize>,
+    /// Earlier runs' cost shapes by node name, handed to each node's tracker.
+    priors: HashMap<String, CostProfile>,
 }
 
 impl Analyzer {
@@ -26,7 +29,14 @@ impl Analyzer {
             nodes: Vec::new(),
             index: HashMap::new(),
             last: None,
+            priors: HashMap::new(),
         }
+    }
+
+    /// Gives the ETA of each named node the cost shape of an earlier run of its chain.
+    pub fn with_priors(mut self, priors: HashMap<String, CostProfile>) -> Self {
+        self.priors = priors;
+        self
     }
 
     pub fn push(&mut self, s: &Sample) {
@@ -35,8 +45,10 @@ impl Analyzer {
             _ => match self.index.get(s.node.as_str()) {
                 Some(&i) => i,
                 None => {
-                    self.nodes
-                        .push(NodeTracker::new(s.node.clone(), self.opts.clone()));
+                    self.nodes.push(
+                        NodeTracker::new(s.node.clone(), self.opts.clone())
+                            .with_prior(self.priors.remove(&s.node)),
+                    );
                     self.index.insert(s.node.clone(), self.nodes.len() - 1);
                     self.nodes.len() - 1
                 }

@@ -24,6 +24,7 @@
 //!
 //! With fewer than four buckets it falls back to the window rate, with a ±50 % range.
 
+use crate::prior::CostProfile;
 use crate::rate::{median, quantile};
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,9 @@ use serde::{Deserialize, Serialize};
 pub enum EtaMethod {
     /// Time per block fitted against height over the bucketed history.
     HeightModel,
+    /// An earlier run's cost shape over the remaining heights, scaled by how fast this run
+    /// is against that one where both have been.
+    EarlierRun,
     /// Remaining blocks over the sliding-window rate (too little history for a model).
     WindowRate,
     /// No estimate: synced, no target, or no progress.
@@ -70,6 +74,8 @@ pub(crate) struct EtaInput<'a> {
     pub stalled_now: bool,
     /// Blocks per second the target itself moves (the chain growing during the sync).
     pub target_growth: f64,
+    /// The cost shape of an earlier run of the same chain, when there is one.
+    pub prior: Option<&'a CostProfile>,
 }
 
 /// Stalls seen so far, for the expected stall time still to come.
@@ -142,29 +148,49 @@ pub(crate) fn estimate(inp: &EtaInput<'_>) -> Eta {
         };
     }
     let r = inp.remaining as f64;
-    let (mid, mut low, mut high, method) = if inp.points.len() >= MIN_POINTS
-        && let Some(m) = Model::fit(inp.points, inp.current as f64)
-    {
-        let flat = r * m.level;
-        let trend = m.integral(r).min(flat * MAX_TREND_FACTOR);
-        // The trend is the estimate: cost per block growing along the chain is the rule, and
-        // hedging towards `flat` only biased it low; `flat` bounds the range instead.
-        let mid = trend;
-        (
-            mid,
-            flat.min(trend) * m.spread_low,
-            flat.max(trend) * m.spread_high,
-            EtaMethod::HeightModel,
-        )
-    } else if let Some(rate) = inp.window_rate.filter(|r| *r > 0.0) {
-        let mid = r / rate;
-        (mid, mid / 1.5, mid * 1.5, EtaMethod::WindowRate)
-    } else {
-        return Eta::UNKNOWN;
+    let reach = (r / inp.observed.max(1) as f64).min(MAX_REACH);
+    let model = (inp.points.len() >= MIN_POINTS)
+        .then(|| Model::fit(inp.points, inp.current as f64))
+        .flatten()
+        .map(|m| {
+            let flat = r * m.level;
+            let trend = m.integral(r).min(flat * MAX_TREND_FACTOR);
+            // The trend is the estimate: cost per block growing along the chain is the
+            // rule, and hedging towards `flat` only biased it low; `flat` bounds the range.
+            (
+                trend,
+                flat.min(trend) * m.spread_low,
+                flat.max(trend) * m.spread_high,
+            )
+        });
+    let earlier = inp.prior.and_then(|p| from_prior(inp, p));
+    let mut reach_weight = 1.0;
+    let (mid, mut low, mut high, method) = match (earlier, model) {
+        (Some(e), m) => {
+            // The shape ahead was seen in the earlier run; this run's own model knows the
+            // pace near here better. Far from the end the shape matters most.
+            let w = m.map_or(1.0, |_| reach / (reach + PRIOR_BLEND));
+            let m = m.unwrap_or(e);
+            reach_weight = PRIOR_REACH_WEIGHT;
+            (
+                w * e.0 + (1.0 - w) * m.0,
+                e.1.min(m.1),
+                e.2.max(m.2),
+                EtaMethod::EarlierRun,
+            )
+        }
+        (None, Some(m)) => (m.0, m.1, m.2, EtaMethod::HeightModel),
+        (None, None) => match inp.window_rate.filter(|r| *r > 0.0) {
+            Some(rate) => {
+                let mid = r / rate;
+                (mid, mid / 1.5, mid * 1.5, EtaMethod::WindowRate)
+            }
+            None => return Eta::UNKNOWN,
+        },
     };
     // Whatever the model, the part of the chain not seen yet may hold heavier phases:
     // the further the extrapolation reaches beyond what was observed, the wider the range.
-    let reach = (r / inp.observed.max(1) as f64).min(MAX_REACH);
+    let reach = reach_weight * reach;
     high *= 1.0 + 0.25 * reach;
     low /= 1.0 + 0.1 * reach;
     // Stalls keep happening at the rate seen so far; the lower bound assumes none.
@@ -190,6 +216,52 @@ pub(crate) fn estimate(inp: &EtaInput<'_>) -> Eta {
         high: (!inp.stalled_now).then_some(high),
         method,
     }
+}
+
+/// Weight of the earlier run's estimate against this run's model: reach / (reach + this).
+const PRIOR_BLEND: f64 = 1.0;
+/// How much of the range's widening with reach remains when the shape ahead is known.
+const PRIOR_REACH_WEIGHT: f64 = 0.25;
+/// Earlier runs are trusted only over most of what is left.
+const MIN_PRIOR_COVERAGE: f64 = 0.8;
+
+/// (estimate, low, high, method) from an earlier run's shape: its seconds over the remaining
+/// heights times this run's speed against it. The speed is the ratio of the two runs' costs
+/// at the same heights over the later half of this run's buckets (a machine's pace wanders
+/// for minutes; half the history averages that out), each held within ½–2× of their median.
+fn from_prior(inp: &EtaInput<'_>, p: &CostProfile) -> Option<(f64, f64, f64)> {
+    let end = inp.current.saturating_add(inp.remaining);
+    if p.coverage(inp.current, end) < MIN_PRIOR_COVERAGE {
+        return None;
+    }
+    let (lo_h, hi_h) = p.span();
+    let pts: Vec<(f64, f64)> = inp
+        .points
+        .iter()
+        .filter(|q| q.0 >= lo_h as f64 && q.0 < hi_h as f64)
+        .map(|q| (q.1 / p.at(q.0), q.2))
+        .filter(|q| q.0.is_finite() && q.0 > 0.0)
+        .collect();
+    if pts.len() < MIN_POINTS {
+        return None;
+    }
+    let n = pts.len();
+    let recent = &pts[n.saturating_sub(LEVEL_POINTS.max(n / LEVEL_SHARE))..];
+    let mid_ratio = median(&mut recent.iter().map(|q| q.0).collect::<Vec<_>>())?;
+    let w: f64 = recent.iter().map(|q| q.1).sum();
+    let scale = recent
+        .iter()
+        .map(|q| q.0.clamp(mid_ratio / 2.0, mid_ratio * 2.0) * q.1)
+        .sum::<f64>()
+        / w;
+    let mut ratios: Vec<f64> = pts[n.saturating_sub(SPREAD_POINTS)..]
+        .iter()
+        .map(|q| q.0 / scale)
+        .collect();
+    let spread_low = quantile(&mut ratios, 0.25)?.clamp(0.1, 1.0);
+    let spread_high = quantile(&mut ratios, 0.75)?.clamp(1.0, 10.0);
+    let mid = scale * p.seconds(inp.current, end);
+    (mid.is_finite() && mid > 0.0).then_some((mid, mid * spread_low, mid * spread_high))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -341,6 +413,7 @@ mod tests {
             stalls: StallHistory::default(),
             stalled_now: false,
             target_growth: 0.0,
+            prior: None,
         })
     }
 
@@ -381,6 +454,7 @@ mod tests {
             stalls: StallHistory::default(),
             stalled_now: true,
             target_growth: 0.0,
+            prior: None,
         });
         assert_eq!(e.seconds, Some(10.0));
         assert_eq!(e.high, None);
@@ -403,6 +477,7 @@ mod tests {
                 stalls,
                 stalled_now: false,
                 target_growth,
+                prior: None,
             })
         };
         // A third of the time stalled so far: half of that share is expected again, the

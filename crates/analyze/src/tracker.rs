@@ -10,6 +10,7 @@ use crate::memory::MemoryTrend;
 use crate::options::{AnalyzeOptions, StallAfter};
 use crate::outage::{OutageStep, OutageTracker};
 use crate::peers::PeerTracker;
+use crate::prior::CostProfile;
 use crate::rate::Pace;
 use crate::stall::{Delta, Observation, Stall, StallDetector, StallEvent, Step};
 use nodewarden_model::{Sample, SyncState};
@@ -102,6 +103,8 @@ pub struct NodeTracker {
     /// The target at the start of the previous and the current growth period: the chain's
     /// own pace, measured over whole periods so a jump at peer discovery fades out.
     target_marks: [Option<(i64, u64)>; 2],
+    /// An earlier run's cost shape for the ETA, when one of the same chain was recorded.
+    prior: Option<CostProfile>,
 }
 
 impl NodeTracker {
@@ -140,7 +143,14 @@ impl NodeTracker {
             memory,
             peers: PeerTracker::default(),
             target_marks: [None, None],
+            prior: None,
         }
+    }
+
+    /// Gives the ETA an earlier run's cost shape of the same chain (see [`CostProfile`]).
+    pub fn with_prior(mut self, prior: Option<CostProfile>) -> Self {
+        self.prior = prior;
+        self
     }
 
     pub fn node(&self) -> &str {
@@ -393,6 +403,7 @@ impl NodeTracker {
             stalls,
             stalled_now: self.stall.is_open(),
             target_growth: self.target_growth(),
+            prior: self.prior.as_ref(),
         })
     }
 

@@ -91,6 +91,15 @@ impl RunPass {
         }
     }
 
+    /// Gives each named node's ETA the cost shape of an earlier run of its chain.
+    pub fn with_priors(
+        mut self,
+        priors: std::collections::HashMap<String, nodewarden_analyze::CostProfile>,
+    ) -> RunPass {
+        self.analyzer = self.analyzer.with_priors(priors);
+        self
+    }
+
     /// Also write every sample as CSV to `out`.
     pub fn export_csv(mut self, out: Sink) -> io::Result<RunPass> {
         self.csv = Some(Export::new(out)?);

@@ -122,6 +122,20 @@ impl Watcher {
         }
     }
 
+    /// Gives each named node's ETA the cost shape of an earlier run of its chain (found in
+    /// the recording by the caller: the engine does not read recordings).
+    pub fn with_priors(
+        mut self,
+        mut priors: std::collections::HashMap<String, nodewarden_analyze::CostProfile>,
+    ) -> Watcher {
+        for s in &mut self.slots {
+            if let Some(p) = priors.remove(&s.cfg.name) {
+                s.tracker = s.tracker.clone().with_prior(Some(p));
+            }
+        }
+        self
+    }
+
     /// Evidence captured at stall starts; the recorder drains it.
     pub fn evidence(&self) -> Evidence {
         self.evidence.clone()

@@ -15,7 +15,7 @@ mod score;
 mod trace;
 
 pub use baseline::{mean_rate_eta, naive_stalls};
-pub use score::{Score, Scores, score_set};
+pub use score::{Score, Scores, score_set, score_set_with};
 pub use trace::{
-    Dialect, MemoryShape, Trace, TraceTruth, TrueOutage, TrueStall, trace, trace_with,
+    Dialect, MemoryShape, Trace, TraceTruth, TrueOutage, TrueStall, earlier_run, trace, trace_with,
 };

@@ -2,7 +2,9 @@
 
 use super::baseline::{mean_rate_eta, naive_stalls};
 use super::trace::{MemoryShape, Trace};
+use crate::analysis::LiveState;
 use crate::options::AnalyzeOptions;
+use crate::prior::CostProfile;
 use crate::rate::quantile;
 use crate::tracker::NodeTracker;
 use std::fmt::Write as _;
@@ -40,6 +42,8 @@ pub struct Score {
     pub false_leaks_live: u64,
     pub no_leaks: u64,
     pub leak_rate_errors: Vec<f64>,
+    /// Traces whose earlier run gave a cost shape (ETA with history only).
+    pub priors: u64,
 }
 
 fn ratio(n: u64, d: u64) -> Option<f64> {
@@ -89,6 +93,8 @@ pub struct Scores {
     pub analysis: Score,
     /// Flat-for-120 s detector; whole-run-mean-rate ETA.
     pub baseline: Score,
+    /// The ETA again, given the cost shape of an earlier run of each trace's chain.
+    pub with_history: Score,
 }
 
 /// Overlap of two windows, ms.
@@ -116,54 +122,92 @@ fn matching(found: &[(i64, i64)], truth: &[(i64, i64)]) -> (u64, u64, Vec<Option
     (found_ok, true_ok, best)
 }
 
-/// Scores every trace with `opts` and adds up.
+/// Scores every trace with `opts` and adds up; with `earlier`, also the ETA given the cost
+/// shape of an earlier run of each trace's chain.
 pub fn score_set(traces: &[Trace], opts: &AnalyzeOptions) -> Scores {
+    score_set_with(traces, opts, &[])
+}
+
+/// [`score_set`], with `earlier[i]` the earlier run of `traces[i]`'s chain (or none).
+pub fn score_set_with(traces: &[Trace], opts: &AnalyzeOptions, earlier: &[Trace]) -> Scores {
     let mut out = Scores {
         traces: traces.len(),
         ..Scores::default()
     };
-    for tr in traces {
+    for (i, tr) in traces.iter().enumerate() {
         score_trace(tr, opts, &mut out);
+        if let Some(e) = earlier.get(i) {
+            score_with_history(tr, e, opts, &mut out.with_history);
+        }
     }
     out
+}
+
+/// Feeds the trace to `tracker`, calling `at_cut` at each of [`CUTS`] with the live state,
+/// the true remaining seconds, and (first, now) marks for the baseline.
+fn walk_cuts(
+    tr: &Trace,
+    tracker: &mut NodeTracker,
+    mut at_cut: impl FnMut(usize, &LiveState, f64, (i64, u64), (i64, u64)),
+) {
+    let mut first: Option<(i64, u64)> = None;
+    let mut cut = 0;
+    for s in &tr.samples {
+        tracker.push(s);
+        let (Some(c), Some(done)) = (s.current.filter(|_| !s.is_error()), tr.truth.done_ms) else {
+            continue;
+        };
+        let first = *first.get_or_insert((s.t_ms, c));
+        if cut >= CUTS.len() || s.t_ms >= done {
+            continue;
+        }
+        let live = tracker.snapshot();
+        let (Some(h), Some(tg)) = (live.current, live.target) else {
+            continue;
+        };
+        if tg > first.1 && (h.saturating_sub(first.1)) as f64 / (tg - first.1) as f64 >= CUTS[cut] {
+            let actual = (done - s.t_ms) as f64 / 1000.0;
+            at_cut(cut, &live, actual, first, (s.t_ms, h));
+            cut += 1;
+        }
+    }
+}
+
+/// The ETA's errors and ranges at one cut.
+fn score_eta(sc: &mut Score, cut: usize, live: &LiveState, actual: f64) {
+    if let Some(e) = live.eta_seconds {
+        sc.eta_errors[cut].push((e - actual).abs() / actual);
+    }
+    if let (Some(lo), Some(hi)) = (live.eta_low_seconds, live.eta_high_seconds) {
+        sc.ranged += 1;
+        sc.covered += u64::from(lo <= actual && actual <= hi);
+        sc.widths.push((hi - lo) / actual);
+    }
+}
+
+fn score_with_history(tr: &Trace, earlier: &Trace, opts: &AnalyzeOptions, sc: &mut Score) {
+    let mut before = NodeTracker::new(earlier.truth.node.clone(), opts.clone());
+    earlier.samples.iter().for_each(|s| before.push(s));
+    let prior = CostProfile::from_costs(&before.analysis().cost_by_height);
+    sc.priors += u64::from(prior.is_some());
+    let mut tracker = NodeTracker::new(tr.truth.node.clone(), opts.clone()).with_prior(prior);
+    walk_cuts(tr, &mut tracker, |cut, live, actual, _, _| {
+        score_eta(sc, cut, live, actual);
+    });
 }
 
 fn score_trace(tr: &Trace, opts: &AnalyzeOptions, out: &mut Scores) {
     let truth = &tr.truth;
     let mut tracker = NodeTracker::new(truth.node.clone(), opts.clone());
-    let mut first: Option<(i64, u64)> = None;
-    let mut cut = 0;
     let mut flagged_live = false;
-    for s in &tr.samples {
-        tracker.push(s);
-        let (Some(c), Some(done)) = (s.current.filter(|_| !s.is_error()), truth.done_ms) else {
-            continue;
-        };
-        let first = *first.get_or_insert((s.t_ms, c));
-        let live = tracker.snapshot();
-        let (Some(h), Some(tg)) = (live.current, live.target) else {
-            continue;
-        };
-        if cut >= CUTS.len() || tg <= first.1 || s.t_ms >= done {
-            continue;
+    let (analysis, baseline) = (&mut out.analysis, &mut out.baseline);
+    walk_cuts(tr, &mut tracker, |cut, live, actual, first, now| {
+        flagged_live |= live.memory_growth_significant;
+        score_eta(analysis, cut, live, actual);
+        if let Some(e) = live.target.and_then(|tg| mean_rate_eta(first, now, tg)) {
+            baseline.eta_errors[cut].push((e - actual).abs() / actual);
         }
-        if (h.saturating_sub(first.1)) as f64 / (tg - first.1) as f64 >= CUTS[cut] {
-            flagged_live |= live.memory_growth_significant;
-            let actual = (done - s.t_ms) as f64 / 1000.0;
-            if let Some(e) = live.eta_seconds {
-                out.analysis.eta_errors[cut].push((e - actual).abs() / actual);
-            }
-            if let (Some(lo), Some(hi)) = (live.eta_low_seconds, live.eta_high_seconds) {
-                out.analysis.ranged += 1;
-                out.analysis.covered += u64::from(lo <= actual && actual <= hi);
-                out.analysis.widths.push((hi - lo) / actual);
-            }
-            if let Some(e) = mean_rate_eta(first, (s.t_ms, h), tg) {
-                out.baseline.eta_errors[cut].push((e - actual).abs() / actual);
-            }
-            cut += 1;
-        }
-    }
+    });
     let a = tracker.analysis();
 
     let true_stalls: Vec<(i64, i64)> = truth
@@ -219,6 +263,43 @@ fn score_trace(tr: &Trace, opts: &AnalyzeOptions, out: &mut Scores) {
     b.true_matched += tm;
 }
 
+/// The ETA's rows: its error at each cut and over all (the baseline's beside), coverage
+/// and width.
+fn eta_rows(
+    row: &mut impl FnMut(&str, Option<f64>, Option<f64>),
+    indent: &str,
+    a: &Score,
+    b: &Score,
+) {
+    let name = if indent.is_empty() {
+        "ETA median"
+    } else {
+        "median"
+    };
+    for (i, c) in CUTS.iter().enumerate() {
+        row(
+            &format!("{indent}{name} rel. error at {:.0} %", c * 100.0),
+            a.eta_median(Some(i)),
+            b.eta_median(Some(i)),
+        );
+    }
+    row(
+        &format!("{indent}{name} rel. error, all cuts"),
+        a.eta_median(None),
+        b.eta_median(None),
+    );
+    row(
+        &format!("{indent}truth inside [low, high]"),
+        a.coverage(),
+        None,
+    );
+    row(
+        &format!("{indent}mean range width / truth"),
+        a.mean_width(),
+        None,
+    );
+}
+
 fn f(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.2}"))
 }
@@ -240,20 +321,7 @@ impl Scores {
         row(&format!("outages: true {}", a.true_outages), None, None);
         row("outage precision", a.outage_precision(), None);
         row("outage recall", a.outage_recall(), None);
-        for (i, c) in CUTS.iter().enumerate() {
-            row(
-                &format!("ETA median rel. error at {:.0} %", c * 100.0),
-                a.eta_median(Some(i)),
-                b.eta_median(Some(i)),
-            );
-        }
-        row(
-            "ETA median rel. error, all cuts",
-            a.eta_median(None),
-            b.eta_median(None),
-        );
-        row("truth inside [low, high]", a.coverage(), None);
-        row("mean range width / truth", a.mean_width(), None);
+        eta_rows(&mut row, "", a, b);
         row(
             &format!("memory: leaks flagged of {}", a.leaks),
             ratio(a.leaks_flagged, a.leaks),
@@ -274,6 +342,18 @@ impl Scores {
             med(&a.leak_rate_errors),
             None,
         );
+        let h = &self.with_history;
+        if h.priors > 0 {
+            row(
+                &format!(
+                    "ETA given an earlier run ({} of {}):",
+                    h.priors, self.traces
+                ),
+                None,
+                None,
+            );
+            eta_rows(&mut row, "  ", h, b);
+        }
         s
     }
 }

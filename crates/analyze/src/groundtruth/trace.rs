@@ -192,8 +192,32 @@ pub fn trace(seed: u64) -> Trace {
 pub fn trace_with(seed: u64, stalls: bool) -> Trace {
     let mut rng = Rng::new(seed);
     let sp = Spec::draw(&mut rng);
+    generate(seed, sp, rng, stalls, t0(seed))
+}
+
+/// Where an earlier run's random stream departs from the trace's own.
+const EARLIER_STREAM: u64 = 0x5EED_EA71_1E72_0000;
+
+/// An earlier sync of the same chain as `trace(seed)`: the same heights and the same cost
+/// shape, on a machine or build 0.6–1.6× as fast, with events and wandering of its own, a
+/// month before. What `watch` finds in its recording when it watched the chain sync once
+/// already; the harness scores the ETA with it as the prior.
+pub fn earlier_run(seed: u64) -> Trace {
+    let mut rng = Rng::new(seed);
+    let mut sp = Spec::draw(&mut rng);
+    let mut rng = Rng::new(seed ^ EARLIER_STREAM);
+    let factor = rng.log_range(0.6, 1.6);
+    sp.spb0 *= factor;
+    sp.mean_sync_s *= factor;
+    generate(seed, sp, rng, true, t0(seed) - 30 * 86_400_000)
+}
+
+fn t0(seed: u64) -> i64 {
+    1_750_000_000_000 + (seed as i64 % 1000) * 86_400_000
+}
+
+fn generate(seed: u64, sp: Spec, mut rng: Rng, stalls: bool, t0_ms: i64) -> Trace {
     let node = format!("trace-{seed}");
-    let t0_ms: i64 = 1_750_000_000_000 + (seed as i64 % 1000) * 86_400_000;
     let m = sp.mean_sync_s;
     let restarts_on = rng.chance(0.6);
     let mut sched = Schedule {

@@ -6,7 +6,9 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use nodewarden_analyze::{Sample, read_csv};
+use std::collections::HashMap;
+
+use nodewarden_analyze::{AnalyzeOptions, CostProfile, NodeTracker, Sample, read_csv};
 use nodewarden_record::{Recording, RunInfo};
 
 use crate::exit::Failure;
@@ -126,6 +128,54 @@ impl Input {
         }
         Ok((n, seen))
     }
+}
+
+/// Earlier runs looked at per node, newest first, before giving up on a cost shape.
+const EARLIER_RUNS: usize = 3;
+
+/// The cost shape of each node's newest earlier run in `store` (same node name and kind, a
+/// run older than `before`) that yields one: the ETA's prior for the run at hand. A run
+/// that cannot be read is skipped with a warning; the ETA then does without.
+pub fn earlier_profiles(
+    store: &Recording,
+    before: i64,
+    nodes: &[(String, String)],
+    opts: &AnalyzeOptions,
+) -> HashMap<String, CostProfile> {
+    let runs = match store.runs() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!("earlier runs for the ETA: {e}");
+            return HashMap::new();
+        }
+    };
+    let mut out = HashMap::new();
+    for node in nodes {
+        let earlier = runs
+            .iter()
+            .rev()
+            .filter(|r| r.id < before && r.samples > 0 && r.nodes.contains(node))
+            .take(EARLIER_RUNS);
+        for run in earlier {
+            let mut tracker = NodeTracker::new(node.0.clone(), opts.clone());
+            if let Err(e) = store.for_each_sample(run.id, Some(&node.0), |s| tracker.push(&s)) {
+                tracing::warn!("run `{}` for {}'s ETA: {e}", run.name, node.0);
+                continue;
+            }
+            if let Some(p) = CostProfile::from_costs(&tracker.analysis().cost_by_height) {
+                tracing::info!(
+                    "{}: ETA shaped by run `{}` (heights {}..{})",
+                    node.0,
+                    run.name,
+                    p.span().0,
+                    p.span().1
+                );
+                out.insert(node.0.clone(), p);
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// True for an SQLite file (a recording), by its magic bytes.

@@ -92,7 +92,10 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         ..AnalyzeOptions::default()
     };
     let charts = args.html.is_some() || args.bundle.is_some();
-    let mut pass = RunPass::new(opts, charts);
+    let mut pass = RunPass::new(opts.clone(), charts);
+    if let Input::Run { store, run, .. } = &input {
+        pass = pass.with_priors(input::earlier_profiles(store, run.id, &run.nodes, &opts));
+    }
     if let Some(path) = &args.csv {
         pass = pass
             .export_csv(create(path)?)

@@ -180,7 +180,11 @@ pub async fn watch(
             interval: s.interval,
             analyze: s.analyze.clone(),
         },
-    );
+    )
+    .with_priors(match (&s.record, &recorder) {
+        (Some(path), Some(r)) => earlier_profiles(path, r.run_name(), &config, &s.analyze),
+        _ => Default::default(),
+    });
     let follower = config.repository.clone().map(|repo| {
         tokio::spawn(crate::cmd::follow_backups::follow(
             repo,
@@ -242,4 +246,30 @@ pub async fn watch(
         Some(e) => Err(Failure::runtime(e)),
         None => Ok(0),
     }
+}
+
+/// Cost shapes of the nodes' earlier syncs in the recording, for their ETAs; none when the
+/// recording cannot be read back (the watch goes on without).
+fn earlier_profiles(
+    path: &std::path::Path,
+    run: &str,
+    config: &Config,
+    opts: &AnalyzeOptions,
+) -> std::collections::HashMap<String, nodewarden_analyze::CostProfile> {
+    let store = match nodewarden_record::Recording::open(path).and_then(|r| {
+        let id = r.resolve(run)?.id;
+        Ok((r, id))
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("earlier runs for the ETA: {e}");
+            return Default::default();
+        }
+    };
+    let nodes: Vec<(String, String)> = config
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), n.kind.to_string()))
+        .collect();
+    crate::cmd::input::earlier_profiles(&store.0, store.1, &nodes, opts)
 }

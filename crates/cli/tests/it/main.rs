@@ -14,6 +14,7 @@ mod dashboard;
 mod db;
 mod dialects;
 mod errors;
+mod eta_history;
 mod experiment;
 mod forensics;
 mod forks;
