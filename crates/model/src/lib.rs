@@ -3,6 +3,7 @@
 //! a node ([`NodeReport`], [`NodeView`]), and what the hardware probe measured
 //! ([`hardware`]), and the backup repository's settings ([`repository`]). It sits below every engine and sink so that
 //! sharing a type never means linking an HTTP client or SQLite.
+mod dbpoint;
 pub mod hardware;
 mod kind;
 pub mod repository;
@@ -10,6 +11,7 @@ mod row;
 mod sample;
 mod view;
 
+pub use dbpoint::{DbPoint, db_pressure};
 pub use kind::{Kind, ParseKindError};
 pub use row::SampleRow;
 pub use sample::{CSV_COLUMNS, ParseStateError, Sample, SyncState};

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nodewarden_model::{Forensics, Sample, SyncState};
+use nodewarden_model::{DbPoint, Forensics, Sample, SyncState};
 use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::RecordError;
@@ -159,6 +159,67 @@ impl Recording {
 }
 
 impl Recording {
+    /// The database points of `node` in a run, in time order; none for recordings made
+    /// before they were kept. At most `limit`, evenly thinned, the worst of each stretch kept:
+    /// a chart needs its peaks more than its every point.
+    pub fn db_points(
+        &self,
+        run_id: i64,
+        node: &str,
+        limit: usize,
+    ) -> Result<Vec<DbPoint>, RecordError> {
+        if !self.has_table("db_samples")? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT t_ms, l0_files, max_score, bytes, wal_bytes, obsolete_bytes
+                 FROM db_samples WHERE run_id = ?1 AND node = ?2 ORDER BY t_ms",
+            )
+            .map_err(|e| self.err(e))?;
+        let u = |v: i64| v.max(0) as u64;
+        let rows = stmt
+            .query_map(rusqlite::params![run_id, node], |r| {
+                Ok(DbPoint {
+                    t_ms: r.get(0)?,
+                    l0_files: u(r.get(1)?),
+                    max_score: r.get::<_, f64>(2)?,
+                    bytes: u(r.get(3)?),
+                    wal_bytes: u(r.get(4)?),
+                    obsolete_bytes: u(r.get(5)?),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out: Vec<DbPoint> = Vec::new();
+        for p in rows {
+            let mut p = p.map_err(|e| self.err(e))?;
+            if !p.max_score.is_finite() {
+                p.max_score = 0.0;
+            }
+            out.push(p);
+            if out.len() >= 2 * limit.max(1) {
+                out = thin(&out);
+            }
+        }
+        while out.len() > limit.max(1) {
+            out = thin(&out);
+        }
+        Ok(out)
+    }
+
+    fn has_table(&self, name: &str) -> Result<bool, RecordError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
+    }
+
     /// The evidence captured at the stall starts of a run (of `node` only, when given).
     pub fn forensics(
         &self,
@@ -166,15 +227,7 @@ impl Recording {
         node: Option<&str>,
     ) -> Result<Vec<Forensics>, RecordError> {
         // Recordings from before forensics existed have no such table: nothing captured.
-        let exists: i64 = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'forensics'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        if exists == 0 {
+        if !self.has_table("forensics")? {
             return Ok(Vec::new());
         }
         let mut stmt = self
@@ -240,4 +293,16 @@ fn sample(r: &Row<'_>) -> rusqlite::Result<Sample> {
         write_bytes: u(11)?,
         data_dir_bytes: u(12)?,
     })
+}
+
+/// Halves a series: of each pair, the point with the higher compaction score.
+fn thin(points: &[DbPoint]) -> Vec<DbPoint> {
+    points
+        .chunks(2)
+        .map(|c| match c {
+            [a, b] if b.max_score > a.max_score => *b,
+            [a, ..] => *a,
+            [] => unreachable!("chunks are never empty"),
+        })
+        .collect()
 }

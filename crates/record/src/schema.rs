@@ -41,6 +41,18 @@ CREATE TABLE IF NOT EXISTS samples (
     steal_percent  REAL
 );
 CREATE INDEX IF NOT EXISTS samples_by_run ON samples (run_id, node, t_ms);
+-- The node's databases whenever their MANIFESTs changed (watch inspects at most every 10 s).
+CREATE TABLE IF NOT EXISTS db_samples (
+    run_id         INTEGER NOT NULL REFERENCES runs(id),
+    node           TEXT NOT NULL,
+    t_ms           INTEGER NOT NULL,
+    l0_files       INTEGER NOT NULL,
+    max_score      REAL NOT NULL,
+    bytes          INTEGER NOT NULL,
+    wal_bytes      INTEGER NOT NULL,
+    obsolete_bytes INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS db_samples_by_run ON db_samples (run_id, node, t_ms);
 -- Evidence captured when a stall began; one row per capture, the parts as text.
 CREATE TABLE IF NOT EXISTS forensics (
     run_id         INTEGER NOT NULL REFERENCES runs(id),

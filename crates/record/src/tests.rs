@@ -21,6 +21,7 @@ fn row(t: i64, node: &str, current: Option<u64>) -> SampleRow {
         error: current.is_none().then(|| "refused".to_string()),
         latency_ms: Some(1.5),
         steal_percent: None,
+        db: None,
     }
 }
 
@@ -105,4 +106,39 @@ fn dropping_the_recorder_commits() {
     )
     .unwrap();
     assert!(Recording::open(&dir.path().join("junk.db")).is_err());
+}
+
+#[test]
+fn database_points_round_trip_and_thin_to_their_peaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.db");
+    let rec = Recorder::open(&path, RunChoice::New, "0.1.0").unwrap();
+    for i in 0..1000i64 {
+        let mut r = row(i * 1000, "a", Some(i as u64));
+        // A point every third tick; one spike that thinning must keep.
+        r.db = (i % 3 == 0).then(|| nodewarden_model::DbPoint {
+            t_ms: i * 1000,
+            l0_files: if i == 501 { 36 } else { 3 },
+            max_score: if i == 501 { 9.0 } else { 0.75 },
+            bytes: 1 << 30,
+            wal_bytes: 4 << 20,
+            obsolete_bytes: 0,
+        });
+        rec.record(r).unwrap();
+    }
+    rec.close().unwrap();
+    let read = Recording::open(&path).unwrap();
+    let run = read.resolve("latest").unwrap();
+    let all = read.db_points(run.id, "a", 10_000).unwrap();
+    assert_eq!(all.len(), 334);
+    assert_eq!(all[1].t_ms, 3000);
+    assert_eq!((all[1].bytes, all[1].wal_bytes), (1 << 30, 4 << 20));
+    let few = read.db_points(run.id, "a", 50).unwrap();
+    assert!(few.len() <= 50 && few.len() >= 25, "{}", few.len());
+    assert!(few.windows(2).all(|w| w[0].t_ms < w[1].t_ms));
+    assert!(
+        few.iter().any(|p| p.l0_files == 36),
+        "the spike survives thinning"
+    );
+    assert!(read.db_points(run.id, "nobody", 50).unwrap().is_empty());
 }

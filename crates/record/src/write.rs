@@ -277,6 +277,24 @@ fn commit(conn: &mut Connection, run_id: i64, rows: &[SampleRow]) -> rusqlite::R
                 r.steal_percent,
             ])?;
         }
+        let mut db = tx.prepare_cached(
+            "INSERT INTO db_samples (run_id, node, t_ms, l0_files, max_score, bytes, wal_bytes, obsolete_bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for r in rows {
+            let Some(d) = &r.db else { continue };
+            let i = |v: u64| v.min(i64::MAX as u64) as i64;
+            db.execute(params![
+                run_id,
+                r.sample.node,
+                d.t_ms,
+                i(d.l0_files),
+                d.max_score,
+                i(d.bytes),
+                i(d.wal_bytes),
+                i(d.obsolete_bytes),
+            ])?;
+        }
     }
     tx.commit()
 }

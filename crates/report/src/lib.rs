@@ -32,5 +32,5 @@ pub use pass::{BundleInput, CHART_POINTS, PassError, RunPass, RunResult, write_b
 pub use probe::probe_text;
 pub use redact::redact;
 pub use status::status_table;
-pub use text::{analysis_text, comparison_text, name, verdict_line};
+pub use text::{analysis_text, analysis_text_db, comparison_text, name, verdict_line};
 pub use timeline::{TimePoint, Timeline};

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 
 use nodewarden_analyze::{Analysis, AnalyzeOptions, Analyzer, CsvWriter};
-use nodewarden_model::Sample;
+use nodewarden_model::{DbPoint, Sample};
 
 use crate::bundle::{RunBundle, write_run_bundle};
 use crate::html::{NodeData, node_fragment, report_html};
 use crate::redact::redact;
+use crate::text::analysis_text_db;
 use crate::timeline::{TimePoint, Timeline};
 
 /// Points per node in the charts: enough for a 1100-pixel-wide chart.
@@ -163,6 +164,7 @@ impl RunPass {
             analyses,
             timelines,
             samples: self.samples,
+            db: HashMap::new(),
         })
     }
 }
@@ -173,14 +175,41 @@ pub struct RunResult {
     /// Chart points per analysis (empty without charts).
     pub timelines: Vec<Vec<TimePoint>>,
     pub samples: u64,
+    /// Recorded database points by node (see [`RunResult::with_db`]).
+    pub db: HashMap<String, Vec<DbPoint>>,
 }
 
 impl RunResult {
+    /// Adds each node's recorded database points: a chart beside the sync graph, and stall
+    /// causes that say what the database was doing.
+    pub fn with_db(mut self, db: HashMap<String, Vec<DbPoint>>) -> RunResult {
+        self.db = db;
+        self
+    }
+
+    fn db_points(&self, node: &str) -> &[DbPoint] {
+        self.db.get(node).map_or(&[], Vec::as_slice)
+    }
+
+    /// The terminal report of every node.
+    pub fn text(&self, source: &str) -> String {
+        let parts: Vec<String> = self
+            .analyses
+            .iter()
+            .map(|a| analysis_text_db(a, source, self.db_points(&a.node)))
+            .collect();
+        parts.join("\n")
+    }
+
     fn nodes(&self) -> Vec<NodeData<'_>> {
         self.analyses
             .iter()
             .zip(&self.timelines)
-            .map(|(analysis, timeline)| NodeData { analysis, timeline })
+            .map(|(analysis, timeline)| NodeData {
+                analysis,
+                timeline,
+                db: self.db_points(&analysis.node),
+            })
             .collect()
     }
 

@@ -2,6 +2,7 @@
 //! first, with the numbers lined up. The JSON carries everything else.
 
 use nodewarden_analyze::{Analysis, Comparison, HeightCost, RunSummary, Stall};
+use nodewarden_model::{DbPoint, db_pressure};
 use serde::Serialize;
 
 use crate::format::{age, bytes, count, opt, percent, utc};
@@ -76,7 +77,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
 }
 
 /// One row per stall: when (from the run's start), height, duration, cause, resources.
-pub fn stall_rows(stalls: &[Stall], first_ms: i64) -> Vec<Vec<String>> {
+pub fn stall_rows(stalls: &[Stall], first_ms: i64, db: &[DbPoint]) -> Vec<Vec<String>> {
     stalls
         .iter()
         .enumerate()
@@ -94,7 +95,11 @@ pub fn stall_rows(stalls: &[Stall], first_ms: i64) -> Vec<Vec<String>> {
                     age(s.duration_seconds),
                     if s.ongoing { " (ongoing)" } else { "" }
                 ),
-                name(&s.cause),
+                // The database often says why: "io: L0 at 36 files, compaction score 9.0".
+                match db_pressure(db, s.start_ms, s.end_ms) {
+                    Some(why) => format!("{}: {why}", name(&s.cause)),
+                    None => name(&s.cause),
+                },
                 opt(s.cpu_cores, |c| format!("{c:.2}")),
                 opt(s.read_bytes_per_second, |b| {
                     format!("{}/s", bytes(b as u64))
@@ -185,6 +190,12 @@ pub fn slowest(a: &Analysis, n: usize) -> Vec<&HeightCost> {
 
 /// The summary of one node's analysis; `source` names the file or run.
 pub fn analysis_text(a: &Analysis, source: &str) -> String {
+    analysis_text_db(a, source, &[])
+}
+
+/// [`analysis_text`] with the node's recorded database points: stall causes say what the
+/// database was doing, and a line sums up its worst moment.
+pub fn analysis_text_db(a: &Analysis, source: &str, db: &[DbPoint]) -> String {
     let mut o = String::new();
     let synced = if a.synced { "synced" } else { "not synced" };
     o.push_str(&format!(
@@ -296,6 +307,18 @@ pub fn analysis_text(a: &Analysis, source: &str) -> String {
             ),
         ));
     }
+    if let Some(worst) = db.iter().max_by(|x, y| x.max_score.total_cmp(&y.max_score)) {
+        kv.push((
+            "database",
+            format!(
+                "worst at +{}: L0 {} files, compaction score {:.1}, WAL {}",
+                age((worst.t_ms - a.first_ms).max(0) as f64 / 1000.0),
+                worst.l0_files,
+                worst.max_score,
+                bytes(worst.wal_bytes)
+            ),
+        ));
+    }
     for (k, v) in kv {
         o.push_str(&format!("  {k:<10} {v}\n"));
     }
@@ -303,7 +326,7 @@ pub fn analysis_text(a: &Analysis, source: &str) -> String {
         o.push('\n');
         o.push_str(&table(
             &STALL_HEADER,
-            &stall_rows(&a.stalls, a.first_ms),
+            &stall_rows(&a.stalls, a.first_ms, db),
             &[0, 1, 2, 5, 6, 7, 8],
         ));
     }

@@ -107,9 +107,20 @@ fn pass(
     recording
         .for_each_sample_from(run.id, Some(node), from, |s| pass.push(&s))
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    // The database chart is an extra: a recording that cannot give it still gives the page.
+    let db: Vec<_> = recording
+        .db_points(run.id, node, DB_POINTS)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.t_ms >= from)
+        .collect();
     pass.finish()
+        .map(|r| r.with_db([(node.to_string(), db)].into()))
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
+
+/// Database points per node page: about one per pixel of its chart.
+const DB_POINTS: usize = 2_000;
 
 fn analyse(h: &History, node: &str, last: Option<u64>) -> Result<RunResult, Failed> {
     pass(h, node, last, RunPass::new(h.analyze.clone(), true))

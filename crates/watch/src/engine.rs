@@ -424,8 +424,13 @@ impl Slot {
             self.last_cpu = None;
         }
         sample.data_dir_bytes = local.dir_bytes.or(self.view.data_dir_bytes);
-        // A tick that skipped the disk keeps the last database view.
+        // A tick that skipped the disk keeps the last database view; the recording gets a
+        // point only when the databases changed, so a quiet node costs no rows.
+        let mut db_point = None;
         if local.db.is_some() {
+            if local.db != self.view.db {
+                db_point = local.db.as_ref().map(|d| d.point(t_ms));
+            }
             self.view.db = local.db.clone();
         }
         self.view.data_dir_bytes = sample.data_dir_bytes;
@@ -458,6 +463,7 @@ impl Slot {
             error,
             latency_ms: Some(latency.as_secs_f64() * 1000.0),
             steal_percent: steal,
+            db: db_point,
         }
     }
 }

@@ -114,27 +114,27 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
             _ => Failure::usage(format!("{}: no samples", input.describe())),
         });
     }
-    let result = pass.finish().map_err(|e| {
-        let path = match e {
-            PassError::Csv(_) => args.csv.as_deref(),
-            PassError::Scrubbed(_) => bundle_csv.as_ref().map(|t| t.0.as_path()),
-        };
-        Failure::runtime(format!("{}: {e}", path.unwrap_or(Path::new("?")).display()))
-    })?;
+    let db = match &input {
+        Input::Run { store, run, .. } => db_points(store, run, args.node.as_deref()),
+        Input::Csv(_) => Default::default(),
+    };
+    let result = pass
+        .finish()
+        .map_err(|e| {
+            let path = match e {
+                PassError::Csv(_) => args.csv.as_deref(),
+                PassError::Scrubbed(_) => bundle_csv.as_ref().map(|t| t.0.as_path()),
+            };
+            Failure::runtime(format!("{}: {e}", path.unwrap_or(Path::new("?")).display()))
+        })?
+        .with_db(db);
     let evidence = input.forensics(args.node.as_deref());
     let mut out = crate::out::stdout();
     let mut notes = Vec::new();
     if args.json {
         writeln!(out, "{}", result.json()).map_err(Failure::runtime)?;
     } else {
-        let source = input.describe();
-        for (i, a) in result.analyses.iter().enumerate() {
-            if i > 0 {
-                writeln!(out).map_err(Failure::runtime)?;
-            }
-            write!(out, "{}", nodewarden_report::analysis_text(a, &source))
-                .map_err(Failure::runtime)?;
-        }
+        write!(out, "{}", result.text(&input.describe())).map_err(Failure::runtime)?;
         write!(out, "{}", nodewarden_report::forensics_text(&evidence))
             .map_err(Failure::runtime)?;
     }
@@ -333,4 +333,29 @@ fn write_bundle(
     }
     // A bundle that exists is complete.
     std::fs::rename(&tmp, path).map_err(fail)
+}
+
+/// Points per chart: one per pixel of a wide chart is plenty.
+const DB_POINTS: usize = 2_000;
+
+/// The run's recorded database points per node; none when the recording cannot say (the
+/// report goes on without the chart).
+fn db_points(
+    store: &nodewarden_record::Recording,
+    run: &nodewarden_record::RunInfo,
+    only: Option<&str>,
+) -> std::collections::HashMap<String, Vec<nodewarden_model::DbPoint>> {
+    run.nodes
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| only.is_none_or(|o| o == *n))
+        .filter_map(|n| match store.db_points(run.id, n, DB_POINTS) {
+            Ok(p) if !p.is_empty() => Some((n.to_string(), p)),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!("database points of {n}: {e}");
+                None
+            }
+        })
+        .collect()
 }

@@ -207,6 +207,33 @@ fn metrics_pass_promtool_and_the_recording_exports() {
         "{with_heights} of {} have heights",
         recorded.len()
     );
+    // The sim's LevelDB as the recording kept it: charted beside the sync graph, summed
+    // up in the terminal report. The ethereum sim has no data dir: no chart for it.
+    let html = tmp.path().join("report.html");
+    let out = run(&[
+        "report",
+        db.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let chart = "Database: L0 files and compaction debt";
+    assert!(std::fs::read_to_string(&html).unwrap().contains(chart));
+    assert!(
+        stdout(&out).contains("database   worst at +"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&[
+        "report",
+        db.to_str().unwrap(),
+        "--node",
+        "eth\\x",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!std::fs::read_to_string(&html).unwrap().contains(chart));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! on one shared time axis so a stall lines up with what CPU, memory and disk did.
 
 use nodewarden_analyze::{Analysis, Stall};
+use nodewarden_model::DbPoint;
 
 use super::{kv, page, table};
 use crate::format::{age, bytes, count, opt, percent, utc};
@@ -14,10 +15,12 @@ use crate::text::{
 };
 use crate::timeline::TimePoint;
 
-/// What the page shows of one node: its analysis and its time series.
+/// What the page shows of one node: its analysis, its time series and its database points
+/// (empty when none were recorded).
 pub struct NodeData<'a> {
     pub analysis: &'a Analysis,
     pub timeline: &'a [TimePoint],
+    pub db: &'a [DbPoint],
 }
 
 /// The whole report. `source` says where the samples came from (file, run).
@@ -209,7 +212,7 @@ fn node_section(n: &NodeData<'_>) -> String {
         s.push_str("<h3>Stalls</h3>");
         s.push_str(&table(
             &STALL_HEADER,
-            &stall_rows(&a.stalls, a.first_ms),
+            &stall_rows(&a.stalls, a.first_ms, n.db),
             &[0, 2, 5, 6, 7, 8],
         ));
     }
@@ -283,6 +286,9 @@ pub(crate) fn charts(n: &NodeData<'_>) -> Vec<Chart> {
                 series(&|p| p.target.map(|h| h as f64)),
             )),
     ];
+    if !n.db.is_empty() {
+        out.push(small(db_chart(n, time(), bands.clone())));
+    }
     let per_bucket = |f: &dyn Fn(&nodewarden_analyze::HeightCost) -> Option<f64>| {
         a.cost_by_height
             .iter()
@@ -399,6 +405,40 @@ pub(crate) fn charts(n: &NodeData<'_>) -> Vec<Chart> {
             )),
     ));
     out
+}
+
+/// L0 files and the highest compaction score over time, stall bands behind: a stall whose
+/// band sits on a mountain of L0 files is the database's. Each point holds until the next
+/// (the recording keeps one only when a MANIFEST changed).
+fn db_chart(n: &NodeData<'_>, time: Axis, bands: Vec<Band>) -> Chart {
+    let a = n.analysis;
+    let last_s = (a.last_ms - a.first_ms) as f64 / 1000.0;
+    let series = |f: &dyn Fn(&DbPoint) -> f64| -> Vec<(f64, f64, f64)> {
+        n.db.iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let from = (p.t_ms - a.first_ms) as f64 / 1000.0;
+                let to =
+                    n.db.get(i + 1)
+                        .map_or(last_s, |q| (q.t_ms - a.first_ms) as f64 / 1000.0);
+                (from, to.max(from), f(p))
+            })
+            .collect()
+    };
+    Chart::new("Database: L0 files and compaction debt over time")
+        .x(time)
+        .y(Axis::new("L0 files / score", Unit::Number("")).from_zero())
+        .bands(bands)
+        .series(Series::steps(
+            "L0 files",
+            ORANGE,
+            &series(&|p| p.l0_files as f64),
+        ))
+        .series(Series::steps(
+            "highest compaction score (≥ 1: behind)",
+            VERMILION,
+            &series(&|p| p.max_score),
+        ))
 }
 
 /// One node's section (summary, stalls, charts) without the page around it: the dashboard's
