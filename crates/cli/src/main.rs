@@ -42,7 +42,7 @@ fn main() -> ExitCode {
             Command::Check(a) => cmd::check::run(a, cli.config.as_deref()).await,
             Command::Probe(a) => cmd::probe::run(a).await,
             Command::Db(c) => cmd::db::run(c),
-            Command::Experiment(c) => cmd::experiment::run(c).await,
+            Command::Experiment(c) => cmd::experiment::run(c, cli.config.as_deref()).await,
             Command::Completions(a) => cmd::completions::completions(a),
             Command::Manpages(a) => cmd::completions::manpages(a),
         }

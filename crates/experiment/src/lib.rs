@@ -5,6 +5,7 @@
 //! the top like the binary (it drives the watch engine and writes through the recorder and
 //! the renderers) so that the orchestration is a library with tests, not CLI code.
 mod children;
+pub mod drill;
 mod plan;
 mod race;
 mod results;
@@ -16,6 +17,50 @@ pub use plan::{Plan, Side, Stop};
 pub use race::{RaceOutcome, StopReason, race};
 pub use results::{Results, results};
 pub use verdict::paragraph as verdict;
+
+/// A plan file's text, the directory its relative paths start from, and its stem.
+fn read_plan(
+    path: &std::path::Path,
+    default_stem: &str,
+) -> Result<(String, PathBuf, String), ExperimentError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let base = path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf();
+    let stem = path
+        .file_stem()
+        .map_or(default_stem.into(), |s| s.to_string_lossy().into_owned());
+    Ok((text, base, stem))
+}
+
+/// Turns a located TOML error into the plan error naming `origin`, key and line.
+fn plan_error(
+    origin: &str,
+) -> impl Fn(nodewarden_tomlspan::Located) -> ExperimentError + Copy + '_ {
+    move |l| ExperimentError::Plan {
+        origin: origin.to_string(),
+        line: l.line,
+        key: l.key,
+        message: l.message,
+    }
+}
+
+/// Durations in plan files: "90s", "2h 30m".
+mod opt_duration {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s)
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("`{s}`: {e}")))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentError {

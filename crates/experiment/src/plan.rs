@@ -14,7 +14,7 @@ use crate::ExperimentError;
 #[serde(deny_unknown_fields)]
 struct Raw {
     output: PathBuf,
-    #[serde(default, with = "opt_duration")]
+    #[serde(default, with = "crate::opt_duration")]
     interval: Option<Duration>,
     #[serde(default)]
     stop: RawStop,
@@ -30,7 +30,7 @@ struct Raw {
 struct RawStop {
     synced: Option<bool>,
     height: Option<u64>,
-    #[serde(default, with = "opt_duration")]
+    #[serde(default, with = "crate::opt_duration")]
     deadline: Option<Duration>,
 }
 
@@ -71,29 +71,10 @@ pub struct Plan {
     pub b_first: bool,
 }
 
-mod opt_duration {
-    use serde::{Deserialize, Deserializer};
-    use std::time::Duration;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(&s)
-            .map(Some)
-            .map_err(|e| serde::de::Error::custom(format!("`{s}`: {e}")))
-    }
-}
-
 impl Plan {
     pub fn load(path: &Path) -> Result<Plan, ExperimentError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        let stem = path
-            .file_stem()
-            .map_or("experiment".into(), |s| s.to_string_lossy().into_owned());
-        Plan::parse(&text, &path.display().to_string(), base, &stem)
+        let (text, base, stem) = crate::read_plan(path, "experiment")?;
+        Plan::parse(&text, &path.display().to_string(), &base, &stem)
     }
 
     /// `origin` names the text in errors; relative paths are taken from `base`.
@@ -103,13 +84,8 @@ impl Plan {
         base: &Path,
         stem: &str,
     ) -> Result<Plan, ExperimentError> {
-        let bad = |l: span::Located| ExperimentError::Plan {
-            origin: origin.to_string(),
-            line: l.line,
-            key: l.key,
-            message: l.message,
-        };
-        let raw: Raw = span::parse(text).map_err(bad)?;
+        let bad = crate::plan_error(origin);
+        let raw: Raw = span::parse(text).map_err(&bad)?;
         let invalid = |path: &[Seg], m: String| Err(bad(span::locate(text, path, m)));
         for (key, side) in [("a", &raw.a), ("b", &raw.b)] {
             if side.command.is_empty() || side.command[0].trim().is_empty() {

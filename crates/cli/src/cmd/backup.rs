@@ -189,7 +189,7 @@ impl RepoArgs {
     }
 
     /// Opens the repository on a blocking thread (argon2 takes a moment).
-    async fn open(&self, config: &Config) -> Result<Repository, Failure> {
+    pub(crate) async fn open(&self, config: &Config) -> Result<Repository, Failure> {
         let store = self.store(config)?;
         let secret = self.secret(config)?;
         let rt = tokio::runtime::Handle::current();

@@ -1,4 +1,4 @@
-//! `nodewarden experiment ab FILE`: wiring only; the race, the comparison and the verdict
+//! `nodewarden experiment ab FILE` (and `failover`, in its own module): wiring only; the race, the comparison and the verdict
 //! are `nodewarden-experiment`'s.
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,6 +14,9 @@ use crate::progress::LiveView;
 pub enum ExperimentCommand {
     /// A/B: two builds synced side by side, recorded as one run, compared by height.
     Ab(AbArgs),
+    /// A failover drill: restore a snapshot into a fresh dir, start the node, wait until it
+    /// has caught up, compare its hashes with a reference, and time every phase.
+    Failover(crate::cmd::failover::FailoverArgs),
 }
 
 #[derive(Debug, Args)]
@@ -48,9 +51,10 @@ pub struct AbArgs {
     pub log_every: Duration,
 }
 
-pub async fn run(cmd: ExperimentCommand) -> CmdResult {
+pub async fn run(cmd: ExperimentCommand, config: Option<&std::path::Path>) -> CmdResult {
     match cmd {
         ExperimentCommand::Ab(a) => ab(a).await,
+        ExperimentCommand::Failover(a) => crate::cmd::failover::failover(a, config).await,
     }
 }
 

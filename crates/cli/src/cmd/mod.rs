@@ -11,6 +11,7 @@ pub mod crosscheck;
 pub mod db;
 pub mod demo;
 pub mod experiment;
+pub mod failover;
 pub mod follow_backups;
 pub mod input;
 pub mod loadtest;

@@ -3,6 +3,7 @@
 //! only through its environment ([`S3Server::env`]).
 mod copy;
 mod cycle;
+mod failover;
 mod faults;
 mod integrity;
 mod resume;
