@@ -9,13 +9,15 @@ pub mod drill;
 mod plan;
 mod race;
 mod results;
+mod seed;
 mod verdict;
 
 use std::path::PathBuf;
 
-pub use plan::{Plan, Side, Stop};
+pub use plan::{Plan, Side, StartSnapshot, Stop};
 pub use race::{RaceOutcome, StopReason, race};
 pub use results::{Results, results};
+pub use seed::seed;
 pub use verdict::paragraph as verdict;
 
 /// A plan file's text, the directory its relative paths start from, and its stem.
@@ -35,6 +37,22 @@ fn read_plan(
         .file_stem()
         .map_or(default_stem.into(), |s| s.to_string_lossy().into_owned());
     Ok((text, base, stem))
+}
+
+/// A data dir a restore may fill: absent, or an empty directory (removed here, so the
+/// restore's final rename can put the snapshot in its place). False when it holds anything.
+fn make_room(dir: &std::path::Path) -> Result<bool, ExperimentError> {
+    let empty = match std::fs::read_dir(dir) {
+        Ok(mut d) => d.next().is_none(),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    };
+    if empty && dir.exists() {
+        std::fs::remove_dir(dir).map_err(|source| ExperimentError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(empty)
 }
 
 /// Turns a located TOML error into the plan error naming `origin`, key and line.
@@ -88,6 +106,9 @@ pub enum ExperimentError {
     Record(nodewarden_record::RecordError),
     #[error("{0}")]
     Output(String),
+    /// The starting snapshot could not be found or restored.
+    #[error("[start]: {0}")]
+    Seed(String),
 }
 
 impl ExperimentError {

@@ -21,8 +21,25 @@ struct Raw {
     /// Empty both data dirs before every round (what `--repeat` needs).
     #[serde(default)]
     fresh: bool,
+    start: Option<StartSnapshot>,
     a: Side,
     b: Side,
+}
+
+/// A snapshot restored into both data dirs before the nodes first start (and before every
+/// round with `fresh`), so both builds begin at the same height.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartSnapshot {
+    /// `latest` or a snapshot id (prefix).
+    #[serde(default = "latest")]
+    pub snapshot: String,
+    /// Only snapshots of this node.
+    pub from: Option<String>,
+}
+
+fn latest() -> String {
+    "latest".into()
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -67,6 +84,8 @@ pub struct Plan {
     pub run_name: String,
     /// Both data dirs are emptied before every round.
     pub fresh: bool,
+    /// Restored into each empty data dir before its node starts.
+    pub start: Option<StartSnapshot>,
     /// B is started before A (rounds alternate, so neither always gets the head start).
     pub b_first: bool,
 }
@@ -154,6 +173,7 @@ impl Plan {
             b: side(raw.b, db),
             run_name: format!("ab-{stem}"),
             fresh: raw.fresh,
+            start: raw.start,
             b_first: false,
         })
     }

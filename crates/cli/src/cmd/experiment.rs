@@ -49,16 +49,19 @@ pub struct AbArgs {
     /// Seconds between progress lines when stdout is not a terminal.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "30s")]
     pub log_every: Duration,
+    /// Where the file's `[start]` snapshot is (default: [repository] of nodewarden.toml).
+    #[command(flatten)]
+    pub repo: crate::cmd::backup::RepoArgs,
 }
 
 pub async fn run(cmd: ExperimentCommand, config: Option<&std::path::Path>) -> CmdResult {
     match cmd {
-        ExperimentCommand::Ab(a) => ab(a).await,
+        ExperimentCommand::Ab(a) => ab(a, config).await,
         ExperimentCommand::Failover(a) => crate::cmd::failover::failover(a, config).await,
     }
 }
 
-async fn ab(a: AbArgs) -> CmdResult {
+async fn ab(a: AbArgs, config: Option<&std::path::Path>) -> CmdResult {
     let fail = |e: nodewarden_experiment::ExperimentError| {
         if e.is_input() {
             Failure::usage(e)
@@ -77,6 +80,16 @@ async fn ab(a: AbArgs) -> CmdResult {
     if a.repeat == 0 {
         return Err(Failure::usage("--repeat 0: at least one round"));
     }
+    // The starting snapshot's repository, opened once for every round.
+    let repo = match &base.start {
+        Some(_) => {
+            let config = nodewarden_config::Config::load(config)
+                .map_err(Failure::usage)?
+                .config;
+            Some(std::sync::Arc::new(a.repo.open(&config).await?))
+        }
+        None => None,
+    };
     let mut rounds = Vec::new();
     for i in 1..=a.repeat {
         let plan = if a.repeat == 1 {
@@ -85,6 +98,21 @@ async fn ab(a: AbArgs) -> CmdResult {
             base.round(i)
         };
         plan.prepare().map_err(fail)?;
+        if let Some(repo) = &repo {
+            let (p, repo) = (plan.clone(), repo.clone());
+            let render = std::sync::Arc::new(crate::progress::ByteProgress::new());
+            let r = render.clone();
+            let seeded = tokio::task::spawn_blocking(move || {
+                nodewarden_experiment::seed(&p, &repo, r.as_ref())
+            })
+            .await
+            .map_err(Failure::runtime)?
+            .map_err(fail)?;
+            render.done();
+            if let (Some(name), false) = (seeded, a.json) {
+                eprintln!("both data dirs start from snapshot {name}");
+            }
+        }
         let (code, results) = round(&a, plan).await?;
         let stop = code != 0;
         rounds.push((code, results));

@@ -36,7 +36,8 @@ fn plan(dir: &Path, height: u64) -> std::path::PathBuf {
 /// returns its JSON.
 fn succeed_in(dir: &Path, args: &[&str]) -> Value {
     let mut cmd = bin();
-    cmd.current_dir(dir);
+    cmd.current_dir(dir)
+        .env("NODEWARDEN_PASSWORD", "drill pass");
     let out = run_command(cmd, args);
     assert_eq!(
         out.status.code(),
@@ -174,4 +175,60 @@ fn repeated_rounds_report_the_spread() {
             "{r}"
         );
     }
+}
+
+#[test]
+fn both_builds_start_from_the_same_snapshot() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A sim's real LevelDB some way into the chain, backed up as it is.
+    let seed = tmp.path().join("seed");
+    let sim = SimProc::start(SimSpec {
+        kind: "zenon",
+        scenario: Some(
+            "kind = \"zenon\"\nstart_height = 1\ntip_height = 100000\npeers = 12\n[[phase]]\nuntil = \"tip\"\nrate = 200\n",
+        ),
+        speed: 20.0,
+        data_dir: &seed,
+        port: 0,
+    });
+    wait_until("the seed sim past 3000", Duration::from_secs(30), || {
+        rpc(&sim.url, "stats.syncInfo", "[]")["result"]["currentHeight"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 3000
+    });
+    let (status, _) = sim.stop();
+    assert!(status.success());
+    let repo = tmp.path().join("repo");
+    let r = repo.to_str().unwrap();
+    let mut init = bin();
+    init.env("NODEWARDEN_PASSWORD", "drill pass");
+    let out = run_command(init, &["init", "--repo", r]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let snap = succeed_in(
+        tmp.path(),
+        &[
+            "backup",
+            "--hot",
+            seed.to_str().unwrap(),
+            "--node",
+            "seeder",
+            "--repo",
+            r,
+            "--json",
+        ],
+    );
+    let file = plan(tmp.path(), 9_000);
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("[start]\nfrom = \"seeder\"\n");
+    std::fs::write(&file, text).unwrap();
+    let f = file.to_str().unwrap();
+    let v = succeed_in(
+        tmp.path(),
+        &["experiment", "ab", f, "--json", "--no-probe", "--repo", r],
+    );
+    assert_eq!(v["race"]["reason"], "height-reached", "{v}");
+    // Both began where the snapshot ends, not at genesis.
+    let from = v["comparison"]["common_from_height"].as_u64().unwrap();
+    assert!(from >= 3000, "common range from {from}; snapshot {snap}");
 }

@@ -120,6 +120,12 @@ fn leg(
             seconds: t.elapsed().as_secs_f64(),
         })
     };
+    if !crate::make_room(dir).map_err(|e| format!("restore: {e}"))? {
+        return Err(format!(
+            "restore: {} is not empty; a drill never restores over data",
+            dir.display()
+        ));
+    }
     // Download and write are one stream (packs are written as they arrive): one phase.
     let t = Instant::now();
     let restored =

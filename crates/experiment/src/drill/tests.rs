@@ -116,3 +116,24 @@ fn history_skips_lines_it_cannot_read() {
     assert_eq!(history(tmp.path()), vec![r.clone(), r]);
     assert!(history(&tmp.path().join("none")).is_empty());
 }
+
+#[test]
+fn the_example_files_parse() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/experiments");
+    for ab in ["znnd-ab.toml", "geth-besu-ab.toml"] {
+        let p = crate::Plan::load(&root.join(ab)).unwrap_or_else(|e| panic!("{ab}: {e}"));
+        assert_ne!(p.a.data_dir, p.b.data_dir);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for (name, port) in [("znn-standby", 1), ("znn-main", 2), ("znn-main-2", 3)] {
+        text.push_str(&format!(
+            "[[node]]\nname = \"{name}\"\nkind = \"zenon\"\nrpc = \"http://127.0.0.1:{port}\"\ndata_dir = \"{}/{name}\"\nservice = {{ systemd = \"{name}.service\" }}\n",
+            tmp.path().display()
+        ));
+    }
+    let cfg = Config::parse(&text, Path::new("nodewarden.toml")).unwrap();
+    let d = DrillPlan::load(&root.join("znn-failover-s3.toml"), &cfg).unwrap();
+    assert_eq!((d.within, d.crosscheck), (2, 1000));
+    assert_eq!(d.failback.unwrap().name, "znn-main-2");
+}
