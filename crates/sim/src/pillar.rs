@@ -194,14 +194,16 @@ mod tests {
     #[test]
     fn slots_falling_while_stopped_are_missed_and_kept() {
         let dir = crate::tests::TempDir::new("pillar");
-        let mut sc = Scenario::default();
-        sc.pillars = vec![crate::scenario::Pillar {
-            name: "P".into(),
-            expected: 1,
-            produced_ratio: 1.0,
-            every: Some(10),
-            spread: 1,
-        }];
+        let sc = Scenario {
+            pillars: vec![crate::scenario::Pillar {
+                name: "P".into(),
+                expected: 1,
+                produced_ratio: 1.0,
+                every: Some(10),
+                spread: 1,
+            }],
+            ..Scenario::default()
+        };
         let chain = Chain::new(7, 1);
         let clock = ChainClock {
             anchor_ms: 1_000_000,
