@@ -29,6 +29,7 @@ mod rate;
 mod stall;
 pub mod synth;
 mod tracker;
+pub mod window;
 
 pub use analysis::{Analysis, LiveState, StalledSince};
 pub use analyzer::{Analyzer, analyze, analyze_csv};

@@ -48,6 +48,8 @@ pub enum Command {
     Loadtest(crate::cmd::loadtest::LoadtestArgs),
     #[command(flatten)]
     Backup(crate::cmd::backup::BackupCommand),
+    /// Run a maintenance command in a pillar's quiet gap (between two of its momentums).
+    Window(crate::cmd::window::WindowArgs),
     /// Analyse a recorded run or a samples CSV: stalls, ETA, cost by height; HTML, CSV, bundle.
     Report(crate::cmd::report::ReportArgs),
     /// Analyse a samples CSV (the columns in docs/ANALYSIS.md): rate, ETA with a range, stalls, cost.

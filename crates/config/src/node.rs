@@ -54,6 +54,26 @@ pub enum Service {
     Commands { stop: String, start: String },
 }
 
+impl Service {
+    /// The command that starts (`true`) or stops the node: `systemctl start|stop UNIT`
+    /// or `sh -c COMMAND`. Built, not run: callers decide about output and environment.
+    pub fn command(&self, start: bool) -> std::process::Command {
+        let what = if start { "start" } else { "stop" };
+        match self {
+            Service::Systemd { systemd } => {
+                let mut c = std::process::Command::new("systemctl");
+                c.args([what, systemd.as_str()]);
+                c
+            }
+            Service::Commands { stop, start: up } => {
+                let mut c = std::process::Command::new("sh");
+                c.arg("-c").arg(if start { up } else { stop });
+                c
+            }
+        }
+    }
+}
+
 /// `log = { journald = "unit" }` or `log = { file = "/var/log/node.log" }`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]

@@ -29,3 +29,4 @@ mod ship;
 mod sim_lifecycle;
 mod tidy;
 mod watch;
+mod window;
