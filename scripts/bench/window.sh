@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The maintenance window's figure: RUNS (default 20) `backup --node` runs against a sim
-# running a pillar that produces every 20 ± 2 momentums (0.2 s each), counting the runs whose
+# running a pillar that produces every 30 ± 4 momentums (0.2 s each), counting the runs whose
 # freeze fell inside the predicted gap so that the pillar missed no momentum (the backup's
 # own `window.missed` and the sim's produced/expected agreeing). Figure in
 # docs/MAINTENANCE.md and docs/BENCHMARKS.md.

@@ -44,7 +44,7 @@ pub struct Window {
     next_slot: Option<(u64, f64)>,
 }
 
-/// Waits for the window; `log` hears every decision that differs from the previous one.
+/// Waits for the window; `log` hears each new decision (go, wait, a new momentum).
 /// Without `pillar` in the node's config the answer is "at once".
 pub async fn wait_for_window(
     node: &NodeConfig,
@@ -75,18 +75,20 @@ pub async fn wait_for_window(
     }
     let t = transport(node)?;
     let deadline = started + opts.timeout;
-    let mut last_reason = String::new();
+    // Logged when the decision changes, not on every poll (the countdown alone moves).
+    let mut last_said = None;
     loop {
         let h = pillar_history(&t, &name, LOOKBACK)
             .await
             .map_err(|e| BackupError::Service(e.to_string()))?;
         let (verdict, history, bt) = judge(node, &h, opts, downtime);
-        if verdict.reason != last_reason {
+        let said = Some((verdict.go, verdict.hopeless, verdict.last_produced));
+        if said != last_said {
             log(&format!(
                 "node `{}` pillar `{name}`: {}",
                 node.name, verdict.reason
             ));
-            last_reason = verdict.reason.clone();
+            last_said = said;
         }
         if verdict.go {
             window.waited_ms = started.elapsed().as_millis() as u64;

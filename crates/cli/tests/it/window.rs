@@ -1,5 +1,5 @@
 //! Maintenance windows end to end: a sim running a pillar with a production cadence (a
-//! momentum every 20 ± 2 heights at 0.2 s a height), stopped and started by its service
+//! momentum every 30 ± 4 heights at 0.2 s a height), stopped and started by its service
 //! commands; `backup --node` and `window -- CMD` wait for the pillar's quiet gap, and the
 //! sim's own stats (slots missed while it was down) say whether the pillar missed one.
 use std::path::Path;
@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use crate::backup::{ManagedNode, ok};
 use crate::support::*;
 
-/// 10 s momentums at speed 50: one every 0.2 s; the pillar's gaps are 3.2 to 4.8 s.
-pub const SCENARIO: &str = "kind = \"zenon\"\nseed = 11\nstart_height = 100000\ntip_height = 100000\nblock_time = \"10s\"\n[[phase]]\nuntil = \"tip\"\nrate = 400\n[[pillar]]\nname = \"Mine\"\nevery = 20\nspread = 2\n[[pillar]]\nname = \"Other\"\n";
+/// 10 s momentums at speed 50: one every 0.2 s; the pillar's gaps are 5.2 to 6.8 s.
+pub const SCENARIO: &str = "kind = \"zenon\"\nseed = 11\nstart_height = 100000\ntip_height = 100000\nblock_time = \"10s\"\n[[phase]]\nuntil = \"tip\"\nrate = 400\n[[pillar]]\nname = \"Mine\"\nevery = 30\nspread = 2\n[[pillar]]\nname = \"Other\"\n";
 pub const SPEED: f64 = 50.0;
 
 pub fn pillar_node(tmp: &Path) -> ManagedNode {
