@@ -26,6 +26,7 @@ mod parallel;
 mod parse;
 mod peers;
 mod rate;
+pub mod remedy;
 mod stall;
 pub mod synth;
 mod tracker;

@@ -34,26 +34,9 @@ impl NodeService {
                 self.node.name
             )));
         };
-        let mut cmd = service.command(what == "start");
-        let out = crate::child::scrub(&mut cmd)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .output()
-            .map_err(|e| BackupError::Process(format!("node `{}`: {what}: {e}", self.node.name)))?;
-        if !out.status.success() {
-            return Err(BackupError::Process(format!(
-                "node `{}`: the {what} command failed ({}): {}",
-                self.node.name,
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-            )));
-        }
-        Ok(())
+        service
+            .run(what == "start")
+            .map_err(|e| BackupError::Process(format!("node `{}`: {e}", self.node.name)))
     }
 
     /// Height and head hash as the node reports them.

@@ -5,12 +5,14 @@
 //! sharing a type never means linking an HTTP client or SQLite.
 pub mod hardware;
 mod kind;
+mod remedy;
 pub mod repository;
 mod row;
 mod sample;
 mod view;
 
 pub use kind::{Kind, ParseKindError};
+pub use remedy::RemedyEvent;
 pub use row::SampleRow;
 pub use sample::{CSV_COLUMNS, ParseStateError, Sample, SyncState};
 pub use view::{

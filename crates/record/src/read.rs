@@ -21,7 +21,7 @@ pub struct RunInfo {
 
 /// Read access to a recording (opened read-only, so `report` can run beside `watch`).
 pub struct Recording {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
 }
 
@@ -54,7 +54,7 @@ impl Recording {
         Ok(store)
     }
 
-    fn err(&self, source: rusqlite::Error) -> RecordError {
+    pub(crate) fn err(&self, source: rusqlite::Error) -> RecordError {
         RecordError::Sqlite {
             path: self.path.display().to_string(),
             source,
@@ -166,15 +166,7 @@ impl Recording {
         node: Option<&str>,
     ) -> Result<Vec<Forensics>, RecordError> {
         // Recordings from before forensics existed have no such table: nothing captured.
-        let exists: i64 = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'forensics'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        if exists == 0 {
+        if !self.has_table("forensics")? {
             return Ok(Vec::new());
         }
         let mut stmt = self

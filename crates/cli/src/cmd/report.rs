@@ -119,6 +119,7 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         Failure::runtime(format!("{}: {e}", path.unwrap_or(Path::new("?")).display()))
     })?;
     let evidence = input.forensics(args.node.as_deref());
+    let restarts = input.remedies(args.node.as_deref());
     let mut out = crate::out::stdout();
     let mut notes = Vec::new();
     if args.json {
@@ -134,6 +135,7 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         }
         write!(out, "{}", nodewarden_report::forensics_text(&evidence))
             .map_err(Failure::runtime)?;
+        write!(out, "{}", nodewarden_report::remedies_text(&restarts)).map_err(Failure::runtime)?;
     }
     if let Some(path) = &args.csv {
         notes.push(format!("wrote {}", path.display()));
@@ -142,7 +144,8 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
     let title = format!("nodewarden report: {}", input.label());
     let html = charts.then(|| {
         let page = result.html(&title, &input.describe(), version);
-        let extra = nodewarden_report::forensics_html(&evidence);
+        let extra = nodewarden_report::forensics_html(&evidence)
+            + &nodewarden_report::remedies_html(&restarts);
         match page.rfind("</body>") {
             Some(i) if !extra.is_empty() => format!("{}{extra}{}", &page[..i], &page[i..]),
             _ => page,

@@ -21,6 +21,7 @@ mod grafana;
 mod leveldb;
 mod loadtest;
 mod probe;
+mod remedy;
 mod report;
 mod report_html;
 mod restore_trusted;
