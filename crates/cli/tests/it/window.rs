@@ -76,10 +76,7 @@ fn backup_freezes_in_the_pillars_gap_and_the_pillar_misses_nothing() {
     let node = pillar_node(tmp.path());
     ok(&node.nw(&["init"]));
     // scripts/bench/window.sh runs it 20 times.
-    let runs = std::env::var("NODEWARDEN_WINDOW_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
+    let runs = runs();
     let clean = backups_in_window(&node, runs);
     eprintln!("window runs without a missed momentum: {clean} of {runs}");
     assert!(
@@ -92,6 +89,37 @@ fn backup_freezes_in_the_pillars_gap_and_the_pillar_misses_nothing() {
         "the pillar missed nothing over the whole test"
     );
     assert!(expected >= runs as u64, "{expected} slots passed");
+}
+
+/// The control for scripts/bench/window.sh: the same backups with `--no-window`, each
+/// followed by a wait past the next slot; prints how many missed nothing.
+#[test]
+#[ignore = "a measurement, run by scripts/bench/window.sh"]
+fn control_backups_without_the_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = pillar_node(tmp.path());
+    ok(&node.nw(&["init"]));
+    let runs = runs();
+    let mut clean = 0;
+    for _ in 0..runs {
+        let before = stats(&node);
+        ok(&node.nw(&["backup", "--node", "znn", "--no-window"]));
+        node.wait_answering();
+        // Past the longest gap (6.8 s), so the slot after the freeze is counted.
+        std::thread::sleep(Duration::from_secs(7));
+        let after = stats(&node);
+        if (after.1 - before.1) == (after.0 - before.0) {
+            clean += 1;
+        }
+    }
+    eprintln!("control without the window: {clean} of {runs} runs missed nothing");
+}
+
+fn runs() -> usize {
+    std::env::var("NODEWARDEN_WINDOW_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
 }
 
 #[test]
