@@ -74,9 +74,16 @@ pub struct RunPass {
     clean_names: HashMap<String, String>,
     scratch: Sample,
     samples: u64,
+    restarts: Vec<nodewarden_model::RemedyEvent>,
 }
 
 impl RunPass {
+    /// The watchdog's restarts, drawn on the height charts.
+    pub fn with_restarts(mut self, restarts: Vec<nodewarden_model::RemedyEvent>) -> RunPass {
+        self.restarts = restarts;
+        self
+    }
+
     /// `charts`: keep the bounded timelines the HTML charts draw.
     pub fn new(opts: AnalyzeOptions, charts: bool) -> RunPass {
         RunPass {
@@ -88,6 +95,7 @@ impl RunPass {
             clean_names: HashMap::new(),
             scratch: Sample::default(),
             samples: 0,
+            restarts: Vec::new(),
         }
     }
 
@@ -154,6 +162,7 @@ impl RunPass {
             analyses,
             timelines,
             samples: self.samples,
+            restarts: self.restarts,
         })
     }
 }
@@ -164,6 +173,8 @@ pub struct RunResult {
     /// Chart points per analysis (empty without charts).
     pub timelines: Vec<Vec<TimePoint>>,
     pub samples: u64,
+    /// The watchdog's restarts the pass was given.
+    pub restarts: Vec<nodewarden_model::RemedyEvent>,
 }
 
 impl RunResult {
@@ -171,7 +182,15 @@ impl RunResult {
         self.analyses
             .iter()
             .zip(&self.timelines)
-            .map(|(analysis, timeline)| NodeData { analysis, timeline })
+            .map(|(analysis, timeline)| NodeData {
+                analysis,
+                timeline,
+                restarts: self
+                    .restarts
+                    .iter()
+                    .filter(|e| e.node == analysis.node)
+                    .collect(),
+            })
             .collect()
     }
 

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use nodewarden_model::RemedyEvent;
-use nodewarden_svg::escape;
+use nodewarden_svg::{Band, PURPLE, escape};
 
 use crate::format::utc;
 
@@ -56,6 +56,30 @@ pub fn remedies_text(items: &[RemedyEvent]) -> String {
         );
     }
     s
+}
+
+/// A restart as a band on a time axis (seconds since `first_ms`): from the decision to
+/// the first rate window after it, at least a second wide so it shows.
+pub(crate) fn restart_bands(items: &[&RemedyEvent], first_ms: i64) -> Vec<Band> {
+    items
+        .iter()
+        .map(|e| {
+            let from = (e.t_ms - first_ms) as f64 / 1000.0;
+            let label = if e.action == "dry_run" {
+                "restart (dry run)"
+            } else {
+                "restart"
+            };
+            let mut b = Band::new(from, from + 1.0, label).detail(format!(
+                "{}: {}; {}",
+                e.reason,
+                outcome(e),
+                helped(e)
+            ));
+            b.color = PURPLE.into();
+            b
+        })
+        .collect()
 }
 
 /// A table of restarts for the end of a report page.

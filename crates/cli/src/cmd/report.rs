@@ -92,7 +92,8 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         ..AnalyzeOptions::default()
     };
     let charts = args.html.is_some() || args.bundle.is_some();
-    let mut pass = RunPass::new(opts, charts);
+    let restarts = input.remedies(args.node.as_deref());
+    let mut pass = RunPass::new(opts, charts).with_restarts(restarts.clone());
     if let Some(path) = &args.csv {
         pass = pass
             .export_csv(create(path)?)
@@ -119,7 +120,6 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         Failure::runtime(format!("{}: {e}", path.unwrap_or(Path::new("?")).display()))
     })?;
     let evidence = input.forensics(args.node.as_deref());
-    let restarts = input.remedies(args.node.as_deref());
     let mut out = crate::out::stdout();
     let mut notes = Vec::new();
     if args.json {

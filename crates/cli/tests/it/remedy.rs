@@ -18,6 +18,11 @@ fn remedy_node(tmp: &std::path::Path, dry_run: bool) -> ManagedNode {
     ManagedNode::custom(tmp, STALLING, 1.0, &extra)
 }
 
+fn ok_run(args: &[&str]) {
+    let o = run(args);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 fn pid(tmp: &std::path::Path) -> String {
     std::fs::read_to_string(tmp.join("sim.pid")).unwrap()
 }
@@ -87,6 +92,21 @@ fn a_stalled_node_is_restarted_after_after_at_most_max_times_and_each_restart_is
     let text = stdout(&o);
     assert!(text.contains("Watchdog: 2 restart(s), 0 helped"), "{text}");
     assert!(text.contains("znn stalled at "), "{text}");
+    // On the sync graph (a band per restart) and in a table of the HTML report.
+    let html_path = tmp.path().join("r.html");
+    ok_run(&[
+        "report",
+        db.to_str().unwrap(),
+        "--html",
+        html_path.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.contains("<h2>Watchdog restarts</h2>"), "table");
+    assert_eq!(
+        html.matches("stalled: restarted; did not help").count(),
+        2,
+        "two bands"
+    );
     node.wait_answering();
 }
 

@@ -18,6 +18,8 @@ use crate::timeline::TimePoint;
 pub struct NodeData<'a> {
     pub analysis: &'a Analysis,
     pub timeline: &'a [TimePoint],
+    /// The watchdog's restarts of this node, drawn on the height chart.
+    pub restarts: Vec<&'a nodewarden_model::RemedyEvent>,
 }
 
 /// The whole report. `source` says where the samples came from (file, run).
@@ -272,6 +274,7 @@ pub(crate) fn charts(n: &NodeData<'_>) -> Vec<Chart> {
             .y(Axis::new("height", Unit::Count))
             .bands(bands.clone())
             .bands(peer_bands(a))
+            .bands(crate::remedies::restart_bands(&n.restarts, a.first_ms))
             .series(Series::area(
                 "height",
                 BLUE,

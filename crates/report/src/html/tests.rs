@@ -36,6 +36,7 @@ fn report_page_has_summary_stalls_and_every_chart() {
         "run x",
         "0.1.0",
         &[NodeData {
+            restarts: Vec::new(),
             analysis: &a,
             timeline: &tl,
         }],
@@ -103,6 +104,7 @@ fn peer_losses_and_outages_are_listed_beside_the_sync_graph() {
         "run x",
         "0.1.0",
         &[NodeData {
+            restarts: Vec::new(),
             analysis: &a,
             timeline: &tl.points(),
         }],
