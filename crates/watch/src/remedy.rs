@@ -272,3 +272,114 @@ fn restart(service: &Service) -> Outcome {
     }
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nodewarden_config::{NodeArg, RemedyConfig};
+
+    fn node(dir: &std::path::Path, dry_run: bool) -> NodeConfig {
+        let mut cfg = "z=zenon@http://127.0.0.1:9"
+            .parse::<NodeArg>()
+            .unwrap()
+            .to_config();
+        let log = dir.join("service.log");
+        cfg.service = Some(Service::Commands {
+            stop: format!("echo stop >> {}", log.display()),
+            start: format!("echo start >> {}", log.display()),
+        });
+        cfg.remedy = Some(RemedyConfig {
+            after: Some(Duration::from_secs(3)),
+            no_peers_after: None,
+            max: 2,
+            per: Duration::from_secs(3600),
+            backoff: Duration::from_secs(10),
+            dry_run,
+        });
+        cfg
+    }
+
+    fn view(cfg: &NodeConfig, height: u64, stalled_for: Option<f64>) -> NodeView {
+        let mut v = NodeView::new(crate::once::pending(cfg, cfg.rpc.clone().unwrap()));
+        v.rpc_up = true;
+        v.report.current = Some(height);
+        v.report.peers = Some(12);
+        v.stalled = stalled_for.is_some();
+        v.stalled_for_seconds = stalled_for;
+        v
+    }
+
+    /// Feeds one reading a second; returns the events published so far.
+    async fn feed(r: &mut Remedy, cfg: &NodeConfig, v: &mut NodeView, t_ms: i64) {
+        r.step(cfg, v, None, t_ms).await;
+        // The commands run on a blocking thread: give them time to return.
+        for _ in 0..100 {
+            if r.running
+                .as_ref()
+                .is_none_or(|(o, _)| o.lock().unwrap().is_some())
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_restart_is_run_recorded_and_judged_then_the_rules_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = node(dir.path(), false);
+        let sink = Remedies::default();
+        let mut r = Remedy::new(&cfg, sink.clone()).unwrap();
+        let t0 = 1_700_000_000_000;
+        // Stalled at 500 for 1 s, 2 s ... the rule fires at 3 s.
+        for s in 0..4 {
+            let mut v = view(&cfg, 500, Some(s as f64));
+            feed(&mut r, &cfg, &mut v, t0 + s * 1000).await;
+            assert_eq!(
+                v.remedy_restarts.get("stalled").copied().unwrap_or(0),
+                u64::from(s == 3)
+            );
+        }
+        let log = std::fs::read_to_string(dir.path().join("service.log")).unwrap();
+        assert_eq!(log, "stop\nstart\n");
+        // After the restart the node moves: 10 blocks a second.
+        for s in 4..9 {
+            let mut v = view(&cfg, 500 + (s as u64 - 4) * 10, None);
+            feed(&mut r, &cfg, &mut v, t0 + s * 1000).await;
+        }
+        let events = sink.lock().unwrap().clone();
+        assert_eq!(events.len(), 3, "decided, finished, judged: {events:#?}");
+        let last = &events[2];
+        assert_eq!(
+            (last.reason.as_str(), last.action.as_str()),
+            ("stalled", "restart")
+        );
+        assert_eq!(last.ok, Some(true));
+        assert_eq!(last.rate_before, Some(0.0));
+        assert!(last.rate_after.unwrap() > 5.0, "{last:?}");
+        assert_eq!(last.helped, Some(true));
+        assert!(
+            events.iter().all(|e| e.t_ms == t0 + 3000),
+            "one restart, one identity"
+        );
+        // Stalled again 4 s after the restart: the 10 s backoff holds it.
+        let mut v = view(&cfg, 540, Some(5.0));
+        feed(&mut r, &cfg, &mut v, t0 + 9_000).await;
+        assert_eq!(sink.lock().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_runs_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = node(dir.path(), true);
+        let sink = Remedies::default();
+        let mut r = Remedy::new(&cfg, sink.clone()).unwrap();
+        let mut v = view(&cfg, 500, Some(4.0));
+        feed(&mut r, &cfg, &mut v, 1_700_000_000_000).await;
+        let events = sink.lock().unwrap().clone();
+        assert_eq!(events.len(), 1);
+        assert_eq!((events[0].action.as_str(), events[0].ok), ("dry_run", None));
+        assert!(!dir.path().join("service.log").exists(), "no command ran");
+        assert!(v.remedy_restarts.is_empty());
+    }
+}
