@@ -115,7 +115,11 @@ Examples:
 
 `synced` is derived (target reached, peers present, head younger than a few block times),
 never taken from the node's word alone. --once exits 0 when every node answered, 1
-otherwise. The recording is SQLite: `nodewarden report FILE --csv OUT` exports it.")]
+otherwise. The recording is SQLite: `nodewarden report FILE --csv OUT` exports it.
+
+A node with `[node.remedy]` (e.g. after = \"30m\", max = 2, per = \"6h\") is restarted
+through its `service` when stalled that long, by the rules in docs/MAINTENANCE.md; each
+restart is recorded, listed by `report` and counted in nodewarden_remedy_restarts_total.")]
 pub struct WatchArgs {
     /// A node as NAME=KIND@URL (KIND: zenon, ethereum, substrate or auto); repeatable.
     /// Replaces the nodes of the config file.
