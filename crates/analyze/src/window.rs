@@ -159,6 +159,19 @@ pub fn decide(history: &History, t: Timing) -> Verdict {
     v
 }
 
+/// Seconds from `head` (a height, possibly extrapolated past the node's own head by the
+/// clock, e.g. while the node is stalled) until the next slot window
+/// `[last + k·interval − spread, last + k·interval + spread]`, k ≥ 1, the cadence carried
+/// forward over slots the pillar may have missed; 0 inside a window.
+pub fn quiet_at(c: &Cadence, head: f64, block_time: Duration) -> f64 {
+    let step = c.interval.max(1.0);
+    let since = head - c.last as f64;
+    // The first k whose window has not closed yet.
+    let k = ((since - c.spread) / step).ceil().max(1.0);
+    let start = c.last as f64 + k * step - c.spread;
+    ((start - head) * block_time.as_secs_f64()).max(0.0)
+}
+
 /// `4218812` → `4,218,812`.
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
@@ -271,6 +284,25 @@ mod tests {
         );
         let v = decide(&infer(&[4_000], 1024), timing(5_000, 3));
         assert!(v.go && v.last_produced == Some(4_000), "{v:?}");
+    }
+
+    #[test]
+    fn quiet_time_carries_the_cadence_past_a_stalled_head() {
+        let c = Cadence {
+            interval: 36.0,
+            spread: 4.0,
+            last: 1_000,
+            gaps: 5,
+        };
+        let bt = Duration::from_secs(10);
+        // Right after the momentum: 32 blocks to the window at 1032..1040.
+        assert_eq!(quiet_at(&c, 1_000.0, bt), 320.0);
+        // Inside the window.
+        assert_eq!(quiet_at(&c, 1_035.0, bt), 0.0);
+        assert_eq!(quiet_at(&c, 1_040.0, bt), 0.0);
+        // Past it (the slot was missed or not seen): the next one, 1068..1076.
+        assert_eq!(quiet_at(&c, 1_041.0, bt), 270.0);
+        assert_eq!(quiet_at(&c, 1_070.0, bt), 0.0);
     }
 
     #[test]

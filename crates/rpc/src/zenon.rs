@@ -242,6 +242,8 @@ pub struct PillarHistory {
     pub produced: Vec<u64>,
     pub looked_at: u64,
     pub head: u64,
+    /// Unix time of the head momentum, when it was listed.
+    pub head_time: Option<u64>,
     pub block_time: Option<f64>,
 }
 
@@ -279,6 +281,10 @@ pub fn history_of(pillar: PillarProducer, list: &[Produced], head: u64) -> Pilla
         produced,
         looked_at: list.len() as u64,
         head,
+        head_time: list
+            .last()
+            .filter(|m| m.height == head)
+            .map(|m| m.timestamp),
         block_time,
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nodewarden_analyze::remedy::{Decision, Facts, Rules, decide, helped};
-use nodewarden_analyze::window::{Timing, infer};
+use nodewarden_analyze::window::{History, infer, quiet_at};
 use nodewarden_config::{NodeConfig, Service};
 use nodewarden_model::{Kind, NodeView, RemedyEvent};
 use nodewarden_rpc::ChainClient;
@@ -117,7 +117,7 @@ impl Remedy {
             && let (Some(name), Some(c)) = (&cfg.pillar, &client)
             && c.kind() == Kind::Zenon
         {
-            facts.pillar_quiet = pillar_quiet(c.as_ref(), name, cfg).await;
+            facts.pillar_quiet = pillar_quiet(c.as_ref(), name, cfg, now).await;
             decision = decide(&self.rules, &facts, &self.history);
         }
         match decision {
@@ -233,7 +233,14 @@ impl Remedy {
 }
 
 /// Seconds until the pillar may be due, from its recent momentums; `None` when unknown.
-async fn pillar_quiet(c: &dyn ChainClient, name: &str, cfg: &NodeConfig) -> Option<f64> {
+/// The node may be stalled, so its head is carried forward by the clock from the head
+/// momentum's time, and the cadence past slots it did not see.
+async fn pillar_quiet(
+    c: &dyn ChainClient,
+    name: &str,
+    cfg: &NodeConfig,
+    now_s: f64,
+) -> Option<f64> {
     let h = nodewarden_rpc::zenon::pillar_history(c.transport(), name, 1024)
         .await
         .ok()?;
@@ -242,16 +249,16 @@ async fn pillar_quiet(c: &dyn ChainClient, name: &str, cfg: &NodeConfig) -> Opti
         .map(Duration::from_secs_f64)
         .or(cfg.block_time)
         .unwrap_or_else(|| Kind::Zenon.block_time());
-    let v = nodewarden_analyze::window::decide(
-        &infer(&h.produced, h.looked_at),
-        Timing {
-            head: h.head,
-            block_time: bt,
-            downtime: Duration::ZERO,
-            margin: Duration::ZERO,
-        },
-    );
-    v.quiet_seconds
+    match infer(&h.produced, h.looked_at) {
+        History::Known(cadence) => {
+            let behind = h.head_time.map_or(0.0, |t| {
+                (now_s - t as f64).max(0.0) / bt.as_secs_f64().max(1e-3)
+            });
+            Some(quiet_at(&cadence, h.head as f64 + behind.floor(), bt))
+        }
+        // Silent or rare: nothing due soon.
+        _ => None,
+    }
 }
 
 /// Stop, then start, on a blocking thread; the outcome lands in the returned slot.
