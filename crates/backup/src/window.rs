@@ -151,9 +151,17 @@ pub async fn check_missed(node: &NodeConfig, window: &mut Window, timeout: Durat
     let t = transport(node)?;
     let deadline = Instant::now() + timeout;
     loop {
-        let h = pillar_history(&t, &name, 2)
-            .await
-            .map_err(|e| BackupError::Service(e.to_string()))?;
+        // The node may still be starting: it is asked again until the deadline.
+        let h = match pillar_history(&t, &name, 2).await {
+            Ok(h) => h,
+            Err(e) if Instant::now() >= deadline => {
+                return Err(BackupError::Service(e.to_string()));
+            }
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
         let past = window.next_slot.is_none_or(|(slot, _)| h.head > slot);
         if past || Instant::now() >= deadline {
             window.missed = match &window.before {
