@@ -12,9 +12,14 @@ use crate::support::*;
 const STALLING: &str = "kind = \"zenon\"\nseed = 3\nstart_height = 1000\ntip_height = 1000000\nblock_time = \"10s\"\n[[phase]]\nuntil = \"tip\"\nrate = 50\n[[stall]]\nat = 1100\nduration = \"10h\"\ncause = \"peers\"\n";
 
 fn remedy_node(tmp: &std::path::Path, dry_run: bool) -> ManagedNode {
-    let extra = format!(
-        "[node.remedy]\nafter = \"3s\"\nmax = 2\nper = \"1h\"\nbackoff = \"2s\"\ndry_run = {dry_run}\n[watch]\nstall_after = \"2s\"\n"
-    );
+    rules_node(
+        tmp,
+        &format!("after = \"3s\"\nmax = 2\nper = \"1h\"\nbackoff = \"2s\"\ndry_run = {dry_run}\n"),
+    )
+}
+
+fn rules_node(tmp: &std::path::Path, rules: &str) -> ManagedNode {
+    let extra = format!("[node.remedy]\n{rules}[watch]\nstall_after = \"2s\"\n");
     ManagedNode::custom(tmp, STALLING, 1.0, &extra)
 }
 
@@ -27,11 +32,13 @@ fn pid(tmp: &std::path::Path) -> String {
     std::fs::read_to_string(tmp.join("sim.pid")).unwrap()
 }
 
-/// Watches for `secs`, recording; returns the recorded restarts and watch's log lines.
+/// Watches for `secs`, recording; returns the recorded restarts, watch's log lines and
+/// the restarts metric for `reason`.
 fn watch(
     node: &ManagedNode,
     db: &std::path::Path,
     secs: u64,
+    reason: &str,
 ) -> (Vec<nodewarden_model::RemedyEvent>, Vec<String>, f64) {
     let mut w = Spawned::start(&[
         "--config",
@@ -52,7 +59,7 @@ fn watch(
     let counted = metric(
         &text,
         "nodewarden_remedy_restarts_total",
-        "reason=\"stalled\"",
+        &format!("reason=\"{reason}\""),
     )
     .unwrap_or(-1.0);
     let (status, lines) = w.finish(Duration::from_secs(30));
@@ -68,7 +75,7 @@ fn a_stalled_node_is_restarted_after_after_at_most_max_times_and_each_restart_is
     let node = remedy_node(tmp.path(), false);
     let first = pid(tmp.path());
     let db = tmp.path().join("rec.db");
-    let (events, lines, counted) = watch(&node, &db, 26);
+    let (events, lines, counted) = watch(&node, &db, 26, "stalled");
     let restarts: Vec<_> = events.iter().filter(|e| e.action == "restart").collect();
     assert_eq!(
         restarts.len(),
@@ -116,7 +123,7 @@ fn in_dry_run_the_watchdog_only_reports() {
     let node = remedy_node(tmp.path(), true);
     let first = pid(tmp.path());
     let db = tmp.path().join("rec.db");
-    let (events, lines, counted) = watch(&node, &db, 16);
+    let (events, lines, counted) = watch(&node, &db, 16, "stalled");
     assert_eq!(pid(tmp.path()), first, "never restarted");
     assert!(!events.is_empty(), "{lines:?}");
     assert!(
@@ -128,4 +135,27 @@ fn in_dry_run_the_watchdog_only_reports() {
     assert!(events.len() <= 2, "{events:?}");
     assert!(events[0].detail.ends_with("; dry_run)"), "{events:?}");
     assert_eq!(counted, 0.0);
+}
+
+#[test]
+fn a_node_without_peers_is_restarted_for_that_once_with_max_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = rules_node(
+        tmp.path(),
+        "no_peers_after = \"2s\"\nmax = 1\nbackoff = \"1s\"\n",
+    );
+    let db = tmp.path().join("rec.db");
+    let (events, lines, counted) = watch(&node, &db, 14, "no_peers");
+    assert_eq!(events.len(), 1, "{events:#?}\n{lines:?}");
+    assert_eq!(
+        (events[0].reason.as_str(), events[0].ok),
+        ("no_peers", Some(true))
+    );
+    assert!(
+        events[0].detail.starts_with("no peers for "),
+        "{:?}",
+        events[0]
+    );
+    assert_eq!(counted, 1.0);
+    node.wait_answering();
 }
