@@ -27,9 +27,11 @@ mod parse;
 mod peers;
 mod prior;
 mod rate;
+pub mod remedy;
 mod stall;
 pub mod synth;
 mod tracker;
+pub mod window;
 
 pub use analysis::{Analysis, LiveState, StalledSince};
 pub use analyzer::{Analyzer, analyze, analyze_csv};

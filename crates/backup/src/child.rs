@@ -9,16 +9,7 @@ use std::process::Command;
 
 use crate::error::{BackupError, Result};
 
-/// Variables that hold the repository's or the object store's secrets.
-pub const SECRET_VARS: &[&str] = &[
-    "NODEWARDEN_PASSWORD",
-    "NODEWARDEN_FROM_PASSWORD",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-];
+pub use nodewarden_config::SECRET_VARS;
 
 pub fn scrub(cmd: &mut Command) -> &mut Command {
     for v in SECRET_VARS {

@@ -26,6 +26,7 @@ mod service;
 mod snapshots;
 mod verify;
 mod walk;
+mod window;
 
 pub use backup::{Options as BackupOptions, Report as BackupReport, Source, backup, hot_source};
 pub use child::SECRET_VARS;
@@ -38,7 +39,7 @@ pub use format::{Entry, EntryKind, FORMAT_VERSION, READ_VERSIONS, Snapshot};
 pub use freeze::{Frozen, Method as FreezeMethod, freeze, freeze_dir_for};
 pub use lock::unlock;
 pub use migrate::{MigrateReport, migrate};
-pub use node::{NodeBackup, backup_node};
+pub use node::{NodeBackup, backup_node, recent_downtime};
 pub use pg::restore as pg_restore;
 pub use progress::{Progress, Silent};
 pub use prune::{PruneReport, forget, prune};
@@ -53,6 +54,7 @@ pub use snapshots::{
 };
 pub use verify::{VerifyReport, verify};
 pub use walk::Selection;
+pub use window::{Window, WindowOptions, check_missed, check_timeout, wait_for_window};
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! `backup --node`: read the head over RPC, stop the node, freeze, start it, back up the
 //! freeze dir while the node runs, delete the freeze dir.
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nodewarden_config::NodeConfig;
 
@@ -12,6 +12,10 @@ use crate::repo::Repository;
 use crate::restore::ServiceControl;
 use crate::service::NodeService;
 use crate::walk::Selection;
+use crate::window::{Window, WindowOptions, check_missed, check_timeout, wait_for_window};
+
+/// Expected downtime when the repository holds no freeze of the node yet.
+const FIRST_DOWNTIME: Duration = Duration::from_secs(5);
 
 #[derive(Debug, serde::Serialize)]
 pub struct NodeBackup {
@@ -22,12 +26,32 @@ pub struct NodeBackup {
     pub freeze_method: &'static str,
     pub linked_files: u64,
     pub copied_files: u64,
+    /// The pillar's quiet gap the freeze waited for (`--window-timeout`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+}
+
+/// The longest of the node's last three freeze downtimes in the repository.
+pub fn recent_downtime(repo: &Repository, node: &str) -> Option<Duration> {
+    let (all, _) = crate::snapshots::scan(repo).ok()?;
+    let mut mine: Vec<_> = all
+        .iter()
+        .filter(|l| l.snapshot.node == node)
+        .filter_map(|l| Some((l.time, l.snapshot.downtime_ms?)))
+        .collect();
+    mine.sort();
+    mine.iter()
+        .rev()
+        .take(3)
+        .map(|(_, ms)| Duration::from_millis(*ms))
+        .max()
 }
 
 pub fn backup_node(
     repo: &Repository,
     node: &NodeConfig,
     mut opts: Options,
+    window: Option<&WindowOptions>,
     progress: &dyn Progress,
 ) -> Result<NodeBackup> {
     let data_dir = node.data_dir.as_ref().ok_or_else(|| {
@@ -50,6 +74,18 @@ pub fn backup_node(
         };
     }
     opts.pg = node.pg.clone();
+    let mut window = match window {
+        Some(w) => {
+            let downtime = w
+                .downtime
+                .or_else(|| recent_downtime(repo, &node.name))
+                .unwrap_or(FIRST_DOWNTIME);
+            progress.phase("window", None);
+            let note = |s: &str| progress.note(s);
+            Some(repo.block_on(wait_for_window(node, w, downtime, &note))?)
+        }
+        None => None,
+    };
     let (height, head_hash) = repo.block_on(svc.head())?;
     let dir = freeze_dir_for(data_dir);
     progress.phase("freeze", None);
@@ -84,6 +120,18 @@ pub fn backup_node(
         freeze: Some(frozen.method.as_str().into()),
     };
     let report = backup(repo, &src, &opts, progress)?;
+    if let Some(w) = window.as_mut() {
+        let wait = check_timeout(w);
+        if let Err(e) = repo.block_on(check_missed(node, w, wait)) {
+            progress.note(&format!("could not read the pillar after the backup: {e}"));
+        }
+        if let Some(m) = w.missed {
+            progress.note(&format!(
+                "pillar `{}` missed {m} momentum(s) around the freeze",
+                w.pillar.as_deref().unwrap_or("")
+            ));
+        }
+    }
     Ok(NodeBackup {
         report,
         downtime_ms: downtime.as_millis() as u64,
@@ -91,5 +139,6 @@ pub fn backup_node(
         freeze_method: frozen.method.as_str(),
         linked_files: frozen.linked,
         copied_files: frozen.copied,
+        window,
     })
 }

@@ -1,9 +1,8 @@
 //! Stopping and starting a node: a systemd unit or the configured commands, and the RPC
 //! reading of height and head hash.
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use nodewarden_config::{NodeConfig, Service};
+use nodewarden_config::NodeConfig;
 
 use crate::error::{BackupError, Result};
 use crate::restore::ServiceControl;
@@ -29,37 +28,15 @@ impl NodeService {
     }
 
     fn run(&self, what: &str) -> Result<()> {
-        let mut cmd = match self.node.service.as_ref().expect("checked in new") {
-            Service::Systemd { systemd } => {
-                let mut c = Command::new("systemctl");
-                c.args([what, systemd.as_str()]);
-                c
-            }
-            Service::Commands { stop, start } => {
-                let mut c = Command::new("sh");
-                c.arg("-c").arg(if what == "stop" { stop } else { start });
-                c
-            }
-        };
-        let out = crate::child::scrub(&mut cmd)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .output()
-            .map_err(|e| BackupError::Process(format!("node `{}`: {what}: {e}", self.node.name)))?;
-        if !out.status.success() {
-            return Err(BackupError::Process(format!(
-                "node `{}`: the {what} command failed ({}): {}",
-                self.node.name,
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim()
+        let Some(service) = self.node.service.as_ref() else {
+            return Err(BackupError::Input(format!(
+                "node `{}` has no `service`",
+                self.node.name
             )));
-        }
-        Ok(())
+        };
+        service
+            .run(what == "start")
+            .map_err(|e| BackupError::Process(format!("node `{}`: {e}", self.node.name)))
     }
 
     /// Height and head hash as the node reports them.

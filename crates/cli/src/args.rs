@@ -48,6 +48,8 @@ pub enum Command {
     Loadtest(crate::cmd::loadtest::LoadtestArgs),
     #[command(flatten)]
     Backup(crate::cmd::backup::BackupCommand),
+    /// Run a maintenance command in a pillar's quiet gap (between two of its momentums).
+    Window(crate::cmd::window::WindowArgs),
     /// Analyse a recorded run or a samples CSV: stalls, ETA, cost by height; HTML, CSV, bundle.
     Report(crate::cmd::report::ReportArgs),
     /// Analyse a samples CSV (the columns in docs/ANALYSIS.md): rate, ETA with a range, stalls, cost.
@@ -113,7 +115,11 @@ Examples:
 
 `synced` is derived (target reached, peers present, head younger than a few block times),
 never taken from the node's word alone. --once exits 0 when every node answered, 1
-otherwise. The recording is SQLite: `nodewarden report FILE --csv OUT` exports it.")]
+otherwise. The recording is SQLite: `nodewarden report FILE --csv OUT` exports it.
+
+A node with `[node.remedy]` (e.g. after = \"30m\", max = 2, per = \"6h\") is restarted
+through its `service` when stalled that long, by the rules in docs/MAINTENANCE.md; each
+restart is recorded, listed by `report` and counted in nodewarden_remedy_restarts_total.")]
 pub struct WatchArgs {
     /// A node as NAME=KIND@URL (KIND: zenon, ethereum, substrate or auto); repeatable.
     /// Replaces the nodes of the config file.

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
             Command::Demo(a) => cmd::demo::run(a, cli.config.as_deref()).await,
             Command::Loadtest(a) => cmd::loadtest::run(a).await,
             Command::Backup(c) => cmd::backup::run(c, cli.config.as_deref()).await,
+            Command::Window(a) => cmd::window::run(a, cli.config.as_deref()).await,
             Command::Report(a) => cmd::report::run(a, cli.config.as_deref()).await,
             Command::Analyze(a) => cmd::analyze::run(a),
             Command::Compare(a) => cmd::compare::run(a, cli.config.as_deref()),

@@ -3,6 +3,7 @@
 mod check;
 mod duration;
 mod node;
+mod remedy;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,8 +11,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use check::CheckConfig;
-pub use node::{LogSource, NodeArg, NodeConfig, Service};
+pub use node::{LogSource, NodeArg, NodeConfig, SECRET_VARS, Service};
 pub use nodewarden_analyze::StallAfter;
+pub use remedy::RemedyConfig;
 
 pub const FILE_NAME: &str = "nodewarden.toml";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9866";

@@ -44,6 +44,8 @@ pub struct NodeConfig {
     /// A trusted node of its chain: the others are judged against it, not by majority.
     #[serde(default)]
     pub reference: bool,
+    /// The watchdog: restart through `service` when stalled or without peers.
+    pub remedy: Option<crate::remedy::RemedyConfig>,
 }
 
 /// How to stop and start the node around a freeze or a restore.
@@ -52,6 +54,67 @@ pub struct NodeConfig {
 pub enum Service {
     Systemd { systemd: String },
     Commands { stop: String, start: String },
+}
+
+/// Variables that hold the repository's or the object store's secrets: never passed to a
+/// child (a `start` command that launches the node would keep them for its lifetime).
+pub const SECRET_VARS: &[&str] = &[
+    "NODEWARDEN_PASSWORD",
+    "NODEWARDEN_FROM_PASSWORD",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+];
+
+impl Service {
+    /// The command that starts (`true`) or stops the node: `systemctl start|stop UNIT`
+    /// or `sh -c COMMAND`, without [`SECRET_VARS`] in its environment.
+    pub fn command(&self, start: bool) -> std::process::Command {
+        let what = if start { "start" } else { "stop" };
+        let mut c = match self {
+            Service::Systemd { systemd } => {
+                let mut c = std::process::Command::new("systemctl");
+                c.args([what, systemd.as_str()]);
+                c
+            }
+            Service::Commands { stop, start: up } => {
+                let mut c = std::process::Command::new("sh");
+                c.arg("-c").arg(if start { up } else { stop });
+                c
+            }
+        };
+        for v in SECRET_VARS {
+            c.env_remove(v);
+        }
+        c
+    }
+
+    /// Runs the start or stop command to its end; the error is one line with the
+    /// command's first line of stderr.
+    pub fn run(&self, start: bool) -> Result<(), String> {
+        let what = if start { "start" } else { "stop" };
+        let out = self
+            .command(start)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .map_err(|e| format!("{what}: {e}"))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        Err(format!(
+            "the {what} command failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+        ))
+    }
 }
 
 /// `log = { journald = "unit" }` or `log = { file = "/var/log/node.log" }`.
@@ -99,6 +162,7 @@ impl NodeConfig {
             pprof: None,
             chain: None,
             reference: false,
+            remedy: None,
         }
     }
 
@@ -152,6 +216,9 @@ impl NodeConfig {
                 "node `{}`: `reference = true` needs `chain = \"NAME\"` (the nodes it is a reference for)",
                 self.name
             ));
+        }
+        if let Some(r) = &self.remedy {
+            r.validate(&self.name, self.service.is_some())?;
         }
         if self.process.is_some() && self.pid_file.is_some() {
             return Err(format!(

@@ -181,3 +181,33 @@ kind = "zenon"
         assert!(e.contains("n.toml") && e.contains(want), "{bad}: {e}");
     }
 }
+
+#[test]
+fn remedy_rules_parse_with_defaults_and_need_a_service() {
+    let toml = "[[node]]\nname = \"z\"\nkind = \"zenon\"\nservice = { systemd = \"go-zenon\" }\n[node.remedy]\nafter = \"30m\"\n";
+    let c = Config::parse(toml, Path::new("n.toml")).unwrap();
+    let r = c.nodes[0].remedy.clone().unwrap();
+    assert_eq!(r.after, Some(Duration::from_secs(1800)));
+    assert_eq!(
+        (r.max, r.per, r.backoff),
+        (2, Duration::from_secs(6 * 3600), Duration::from_secs(600))
+    );
+    assert!(r.enabled() && !r.dry_run);
+    let e = Config::parse(
+        "[[node]]\nname = \"z\"\nkind = \"zenon\"\n[node.remedy]\nafter = \"30m\"\n",
+        Path::new("n.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("node `z`: [node.remedy] restarts through the node's `service`"),
+        "{e}"
+    );
+    let e = Config::parse(
+        "[[node]]\nname = \"z\"\nkind = \"zenon\"\n[node.remedy]\nafterr = \"30m\"\n",
+        Path::new("n.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("afterr"), "{e}");
+}

@@ -6,6 +6,7 @@
 mod dbpoint;
 pub mod hardware;
 mod kind;
+mod remedy;
 pub mod repository;
 mod row;
 mod sample;
@@ -13,6 +14,7 @@ mod view;
 
 pub use dbpoint::{DbPoint, db_pressure};
 pub use kind::{Kind, ParseKindError};
+pub use remedy::RemedyEvent;
 pub use row::SampleRow;
 pub use sample::{CSV_COLUMNS, ParseStateError, Sample, SyncState};
 pub use view::{

@@ -164,6 +164,8 @@ pub struct NodeView {
     pub db: Option<DbView>,
     pub rpc_up: bool,
     pub rpc_errors_total: BTreeMap<&'static str, u64>,
+    /// Watchdog restarts by reason (`stalled`, `no_peers`), dry runs not counted.
+    pub remedy_restarts: BTreeMap<String, u64>,
     #[serde(skip)]
     pub latency: LatencyHistogram,
     pub samples: u64,
@@ -264,6 +266,7 @@ impl NodeView {
             db: None,
             rpc_up: false,
             rpc_errors_total: BTreeMap::new(),
+            remedy_restarts: BTreeMap::new(),
             latency: LatencyHistogram::default(),
             samples: 0,
             last_sample_ms: 0,

@@ -2,6 +2,7 @@
 //! and their samples. Writes go through a background thread in batched transactions so the
 //! watch loop never waits on the disk; readers stream samples back for analysis and CSV.
 mod read;
+mod remedies;
 mod schema;
 mod write;
 

@@ -21,7 +21,7 @@ pub struct RunInfo {
 
 /// Read access to a recording (opened read-only, so `report` can run beside `watch`).
 pub struct Recording {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
 }
 
@@ -54,7 +54,7 @@ impl Recording {
         Ok(store)
     }
 
-    fn err(&self, source: rusqlite::Error) -> RecordError {
+    pub(crate) fn err(&self, source: rusqlite::Error) -> RecordError {
         RecordError::Sqlite {
             path: self.path.display().to_string(),
             source,
@@ -206,18 +206,6 @@ impl Recording {
             out = thin(&out);
         }
         Ok(out)
-    }
-
-    fn has_table(&self, name: &str) -> Result<bool, RecordError> {
-        let n: i64 = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(n > 0)
     }
 
     /// The evidence captured at the stall starts of a run (of `node` only, when given).

@@ -65,6 +65,22 @@ CREATE TABLE IF NOT EXISTS forensics (
     pprof          TEXT,
     notes          TEXT NOT NULL
 );
+-- Watchdog restarts (and dry runs); rewritten as the restart finishes and is judged.
+CREATE TABLE IF NOT EXISTS remedies (
+    run_id      INTEGER NOT NULL REFERENCES runs(id),
+    node        TEXT NOT NULL,
+    t_ms        INTEGER NOT NULL,
+    reason      TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    ok          INTEGER,
+    error       TEXT,
+    height      INTEGER,
+    rate_before REAL,
+    rate_after  REAL,
+    helped      INTEGER,
+    PRIMARY KEY (run_id, node, t_ms)
+);
 ";
 
 pub fn init(conn: &Connection) -> rusqlite::Result<()> {

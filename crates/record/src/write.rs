@@ -6,7 +6,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use nodewarden_model::{Forensics, SampleRow};
+use nodewarden_model::{Forensics, RemedyEvent, SampleRow};
 use rusqlite::{Connection, params};
 
 use crate::{RecordError, schema};
@@ -25,6 +25,7 @@ enum Msg {
     Node { node: String, kind: String },
     Flush(mpsc::Sender<Result<(), String>>),
     Forensics(Box<Forensics>),
+    Remedy(Box<RemedyEvent>),
 }
 
 /// Batches reach the disk at least this often, so a crash loses at most this much.
@@ -117,6 +118,11 @@ impl Recorder {
         self.send(Msg::Forensics(Box::new(f)))
     }
 
+    /// Queue a watchdog restart; a later one with the same node and time replaces it.
+    pub fn record_remedy(&self, e: RemedyEvent) -> Result<(), RecordError> {
+        self.send(Msg::Remedy(Box::new(e)))
+    }
+
     /// Block until everything queued so far is committed.
     pub fn flush(&self) -> Result<(), RecordError> {
         let (tx, rx) = mpsc::channel();
@@ -192,6 +198,10 @@ fn write_loop(
                     params![run_id, node, kind],
                 )
                 .map_err(err)?;
+                false
+            }
+            Ok(Msg::Remedy(e)) => {
+                crate::remedies::write(&conn, run_id, &e).map_err(err)?;
                 false
             }
             Ok(Msg::Forensics(f)) => {

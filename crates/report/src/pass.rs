@@ -75,9 +75,16 @@ pub struct RunPass {
     clean_names: HashMap<String, String>,
     scratch: Sample,
     samples: u64,
+    restarts: Vec<nodewarden_model::RemedyEvent>,
 }
 
 impl RunPass {
+    /// The watchdog's restarts, drawn on the height charts.
+    pub fn with_restarts(mut self, restarts: Vec<nodewarden_model::RemedyEvent>) -> RunPass {
+        self.restarts = restarts;
+        self
+    }
+
     /// `charts`: keep the bounded timelines the HTML charts draw.
     pub fn new(opts: AnalyzeOptions, charts: bool) -> RunPass {
         RunPass {
@@ -89,6 +96,7 @@ impl RunPass {
             clean_names: HashMap::new(),
             scratch: Sample::default(),
             samples: 0,
+            restarts: Vec::new(),
         }
     }
 
@@ -165,6 +173,7 @@ impl RunPass {
             timelines,
             samples: self.samples,
             db: HashMap::new(),
+            restarts: self.restarts,
         })
     }
 }
@@ -177,6 +186,8 @@ pub struct RunResult {
     pub samples: u64,
     /// Recorded database points by node (see [`RunResult::with_db`]).
     pub db: HashMap<String, Vec<DbPoint>>,
+    /// The watchdog's restarts the pass was given.
+    pub restarts: Vec<nodewarden_model::RemedyEvent>,
 }
 
 impl RunResult {
@@ -209,6 +220,11 @@ impl RunResult {
                 analysis,
                 timeline,
                 db: self.db_points(&analysis.node),
+                restarts: self
+                    .restarts
+                    .iter()
+                    .filter(|e| e.node == analysis.node)
+                    .collect(),
             })
             .collect()
     }

@@ -140,3 +140,151 @@ mod pillar_tests {
         assert!(format!("{e}").contains(PILLAR_BY_NAME), "{e}");
     }
 }
+
+/// A pillar's producer address and stats, for the maintenance window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PillarProducer {
+    pub stats: PillarStats,
+    /// `producerAddress`: the `producer` of the momentums the pillar makes.
+    pub producer: String,
+}
+
+pub async fn pillar_producer(t: &Transport, name: &str) -> Result<PillarProducer, RpcError> {
+    let v = t
+        .call_required(Kind::Zenon, PILLAR_BY_NAME, json!([name]))
+        .await?;
+    parse_pillar_producer(&v).map_err(|k| t.error(k))
+}
+
+pub fn parse_pillar_producer(v: &Value) -> Result<PillarProducer, ErrorKind> {
+    Ok(PillarProducer {
+        stats: parse_pillar(v)?,
+        producer: Fields::new(PILLAR_BY_NAME, v)
+            .str("producerAddress")?
+            .to_string(),
+    })
+}
+
+/// One momentum's height, producer and unix time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Produced {
+    pub height: u64,
+    pub producer: String,
+    pub timestamp: u64,
+}
+
+/// `ledger.getMomentumsByHeight [from, count]` (count ≤ 1024), reduced to producers.
+pub async fn momentum_producers(
+    t: &Transport,
+    from: u64,
+    count: u64,
+) -> Result<Vec<Produced>, RpcError> {
+    let method = crate::hashes::ZENON_BY_HEIGHT;
+    let v = t
+        .call_required(Kind::Zenon, method, json!([from.max(1), count.min(1024)]))
+        .await?;
+    parse_producers(&v).map_err(|k| t.error(k))
+}
+
+pub fn parse_producers(v: &Value) -> Result<Vec<Produced>, ErrorKind> {
+    let method = crate::hashes::ZENON_BY_HEIGHT;
+    let list = match v.get("list") {
+        Some(Value::Array(l)) => l.as_slice(),
+        Some(Value::Null) | None => &[],
+        Some(_) => {
+            return Err(ErrorKind::Malformed {
+                method: method.into(),
+                detail: "`list` is not an array".into(),
+            });
+        }
+    };
+    list.iter()
+        .map(|m| {
+            let f = Fields::new(method, m);
+            Ok(Produced {
+                height: f.num("height")?,
+                producer: f.str("producer")?.to_string(),
+                timestamp: f.num("timestamp")?,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod producer_tests {
+    use super::*;
+
+    #[test]
+    fn producers_and_the_pillar_address_parse() {
+        let v = json!({"list": [
+            {"height": 7, "producer": "z1a", "timestamp": 100, "hash": "x"},
+            {"height": 8, "producer": "z1b", "timestamp": 110}
+        ], "count": 8});
+        let p = parse_producers(&v).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            (p[1].height, p[1].producer.as_str(), p[1].timestamp),
+            (8, "z1b", 110)
+        );
+        assert!(parse_producers(&json!({"list": [{"height": 1}]})).is_err());
+        let v = json!({"name": "P", "producerAddress": "z1p", "currentStats": {"producedMomentums": 3, "expectedMomentums": 4}});
+        let p = parse_pillar_producer(&v).unwrap();
+        assert_eq!((p.producer.as_str(), p.stats.produced), ("z1p", 3));
+    }
+}
+
+/// What the maintenance window reads from a zenon node about its pillar: the pillar, the
+/// heights of its momentums among the newest `lookback`, the head and the measured
+/// seconds per momentum (`None` when the timestamps cannot tell).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PillarHistory {
+    pub pillar: PillarProducer,
+    pub produced: Vec<u64>,
+    pub looked_at: u64,
+    pub head: u64,
+    /// Unix time of the head momentum, when it was listed.
+    pub head_time: Option<u64>,
+    pub block_time: Option<f64>,
+}
+
+pub async fn pillar_history(
+    t: &Transport,
+    name: &str,
+    lookback: u64,
+) -> Result<PillarHistory, RpcError> {
+    let (pillar, frontier) = futures::join!(
+        pillar_producer(t, name),
+        t.call_required(Kind::Zenon, FRONTIER, json!([]))
+    );
+    let (pillar, frontier) = (pillar?, frontier?);
+    let head = momentum(&frontier).map_err(|k| t.error(k))?.height;
+    let lookback = lookback.clamp(2, 1024);
+    let from = head.saturating_sub(lookback - 1).max(1);
+    let list = momentum_producers(t, from, head - from + 1).await?;
+    Ok(history_of(pillar, &list, head))
+}
+
+pub fn history_of(pillar: PillarProducer, list: &[Produced], head: u64) -> PillarHistory {
+    let produced = list
+        .iter()
+        .filter(|m| m.producer == pillar.producer)
+        .map(|m| m.height)
+        .collect();
+    let block_time = match (list.first(), list.last()) {
+        (Some(a), Some(b)) if b.height > a.height && b.timestamp > a.timestamp => {
+            Some((b.timestamp - a.timestamp) as f64 / (b.height - a.height) as f64)
+        }
+        _ => None,
+    };
+    PillarHistory {
+        pillar,
+        produced,
+        looked_at: list.len() as u64,
+        head,
+        head_time: list
+            .last()
+            .filter(|m| m.height == head)
+            .map(|m| m.timestamp),
+        block_time,
+    }
+}

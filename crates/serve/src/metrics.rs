@@ -319,6 +319,21 @@ pub fn render(state: &WatchState) -> String {
             }
         }
         f.header(
+            "nodewarden_remedy_restarts_total",
+            "counter",
+            "Watchdog restarts ([node.remedy]) by reason; dry runs not counted.",
+        );
+        for n in &state.nodes {
+            for r in ["stalled", "no_peers"] {
+                let v = n.remedy_restarts.get(r).copied().unwrap_or(0);
+                f.sample(
+                    "nodewarden_remedy_restarts_total",
+                    &format!("{},reason=\"{r}\"", labels(n)),
+                    v as f64,
+                );
+            }
+        }
+        f.header(
             "nodewarden_rpc_latency_seconds",
             "histogram",
             "Time to read a node's status (all calls of one poll).",

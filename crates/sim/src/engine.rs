@@ -13,6 +13,7 @@ use crate::chain::Chain;
 use crate::clock::{ChainClock, now_ms};
 use crate::error::SimError;
 use crate::model::{Event, HeightModel};
+use crate::pillar::Missed;
 use crate::scenario::{Scenario, StallCause};
 use crate::stall::Burner;
 use crate::state::{Shared, Snapshot};
@@ -20,6 +21,9 @@ use crate::store::{ChainDb, DirLock, ensure_files};
 
 /// Real time between ticks.
 const TICK: Duration = Duration::from_millis(25);
+/// How often a sim running cadenced pillars notes that it is alive (a stop is accounted
+/// from the last note, so slots are never missed late).
+const ALIVE_EVERY: Duration = Duration::from_millis(100);
 /// Bytes of block values one tick may write; bounds tick latency and disk rate.
 const BYTES_PER_TICK: u64 = 2 << 20;
 /// A scenario's leak stops growing here, so a forgotten sim cannot take the host down.
@@ -67,7 +71,7 @@ pub fn run(
     lock: DirLock,
     shared: Arc<Shared>,
     stop: Receiver<()>,
-    ready: tokio::sync::oneshot::Sender<Result<ChainClock, SimError>>,
+    ready: tokio::sync::oneshot::Sender<Result<(ChainClock, Arc<Missed>), SimError>>,
 ) -> Result<(), SimError> {
     let (mut store, clock, mut model, mut snap) = match open(&cfg, &shared) {
         Ok(v) => v,
@@ -76,7 +80,14 @@ pub fn run(
             return Ok(());
         }
     };
-    if ready.send(Ok(clock)).is_err() {
+    let missed = match Missed::open(&cfg.dir, &cfg.scenario, &cfg.chain, &clock, now_ms()) {
+        Ok(m) => Arc::new(m),
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return store.close(snap.height);
+        }
+    };
+    if ready.send(Ok((clock, missed.clone()))).is_err() {
         // Sim::start was cancelled; close cleanly anyway.
         return store.close(snap.height);
     }
@@ -94,6 +105,7 @@ pub fn run(
     let mut leak = Leak::default();
     let mut result = Ok(());
     let mut last = Instant::now();
+    let mut last_alive = last;
     // A message or a dropped sender both mean stop.
     while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(TICK) {
         let now = Instant::now();
@@ -129,6 +141,12 @@ pub fn run(
                 }
             }
         }
+        if now.duration_since(last_alive) >= ALIVE_EVERY {
+            last_alive = now;
+            if let Err(e) = missed.alive(now_ms()) {
+                tracing::warn!("sim pillar file: {e}");
+            }
+        }
         snap.tip = tip.max(snap.height);
         snap.stall = model.active_stall();
         snap.peers = peers(&cfg.scenario, snap.stall);
@@ -138,6 +156,9 @@ pub fn run(
         }
     }
     drop(burner);
+    if let Err(e) = missed.alive(now_ms()) {
+        tracing::warn!("sim pillar file: {e}");
+    }
     let closed = store.close(snap.height);
     drop(lock);
     result.and(closed)

@@ -30,6 +30,7 @@ mod engine;
 mod error;
 mod jsonrpc;
 mod model;
+mod pillar;
 mod scenario;
 mod server;
 mod stall;
@@ -132,8 +133,8 @@ impl Sim {
             .name("nodewarden-sim-writer".into())
             .spawn(move || engine::run(cfg, lock, engine_shared, stop_rx, ready_tx))
             .map_err(|e| SimError::Engine(format!("cannot start the writer thread: {e}")))?;
-        let clock = match ready_rx.await {
-            Ok(Ok(clock)) => clock,
+        let (clock, missed) = match ready_rx.await {
+            Ok(Ok(ready)) => ready,
             Ok(Err(e)) => {
                 let _ = join_engine(engine).await;
                 return Err(e);
@@ -147,7 +148,7 @@ impl Sim {
         };
 
         let app = Arc::new(server::App {
-            dialect: Dialect::new(kind, &opts.scenario, chain, clock),
+            dialect: Dialect::new(kind, &opts.scenario, chain, clock, missed),
             shared: shared.clone(),
         });
         let (server_stop, stop) = tokio::sync::oneshot::channel::<()>();

@@ -51,6 +51,7 @@ pub(crate) struct Slot {
     /// The stall whose evidence was captured (one capture per stall).
     forensics_for: Option<i64>,
     evidence: Evidence,
+    remedy: Option<crate::remedy::Remedy>,
 }
 
 /// Evidence captured at stall starts, drained by whoever records it.
@@ -62,6 +63,7 @@ pub struct Watcher {
     slots: Vec<Slot>,
     backups: Backups,
     evidence: Evidence,
+    remedies: crate::remedy::Remedies,
     host: HostSampler,
     state: WatchState,
     opts: WatchOptions,
@@ -70,6 +72,7 @@ pub struct Watcher {
 impl Watcher {
     pub fn new(nodes: &[NodeConfig], opts: WatchOptions) -> Watcher {
         let evidence = Evidence::default();
+        let remedies = crate::remedy::Remedies::default();
         let slots: Vec<Slot> = nodes
             .iter()
             .map(|cfg| {
@@ -102,6 +105,7 @@ impl Watcher {
                     last_cpu: None,
                     forensics_for: None,
                     evidence: evidence.clone(),
+                    remedy: crate::remedy::Remedy::new(cfg, remedies.clone()),
                 }
             })
             .collect();
@@ -116,6 +120,7 @@ impl Watcher {
             slots,
             backups: Backups::default(),
             evidence,
+            remedies,
             host: HostSampler::default(),
             state,
             opts,
@@ -139,6 +144,11 @@ impl Watcher {
     /// Evidence captured at stall starts; the recorder drains it.
     pub fn evidence(&self) -> Evidence {
         self.evidence.clone()
+    }
+
+    /// Watchdog restarts to record (`[node.remedy]`); the recorder drains them.
+    pub fn remedies(&self) -> crate::remedy::Remedies {
+        self.remedies.clone()
     }
 
     /// Where a repository reader puts each node's newest snapshot; read on every tick.
@@ -212,6 +222,12 @@ impl Watcher {
             && self.slots.iter().any(|s| s.cfg.chain.is_some())
         {
             self.check_forks().await;
+        }
+        for slot in &mut self.slots {
+            if let Some(r) = slot.remedy.as_mut() {
+                r.step(&slot.cfg, &mut slot.view, slot.client.clone(), t_ms)
+                    .await;
+            }
         }
         self.state.ticks += 1;
         self.state.nodes = self.slots.iter().map(|s| s.view.clone()).collect();

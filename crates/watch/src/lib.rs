@@ -7,11 +7,13 @@ mod engine;
 mod forensics;
 pub mod forks;
 mod once;
+mod remedy;
 mod run;
 mod view;
 
 pub use engine::{Evidence, WatchOptions, Watcher};
 pub use once::{from_status, poll_once};
+pub use remedy::Remedies;
 pub use run::run;
 
 #[cfg(test)]

@@ -208,7 +208,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(failure)
 }
 
-fn failure(e: BackupError) -> Failure {
+pub(crate) fn failure(e: BackupError) -> Failure {
     if e.is_input() {
         Failure::usage(e)
     } else {
@@ -216,7 +216,7 @@ fn failure(e: BackupError) -> Failure {
     }
 }
 
-fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
+pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(v).map_err(Failure::runtime)?;
     say!("{text}");
     Ok(())

@@ -77,6 +77,14 @@ impl Input {
         }
     }
 
+    /// The watchdog's restarts (a recording's; a CSV has none).
+    pub fn remedies(&self, node: Option<&str>) -> Vec<nodewarden_model::RemedyEvent> {
+        match self {
+            Input::Csv(_) => Vec::new(),
+            Input::Run { store, run, .. } => store.remedies(run.id, node).unwrap_or_default(),
+        }
+    }
+
     /// Nodes known before reading (a run's registered nodes); empty for a CSV.
     pub fn known_nodes(&self) -> Vec<String> {
         match self {

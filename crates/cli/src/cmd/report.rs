@@ -92,7 +92,8 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         ..AnalyzeOptions::default()
     };
     let charts = args.html.is_some() || args.bundle.is_some();
-    let mut pass = RunPass::new(opts.clone(), charts);
+    let restarts = input.remedies(args.node.as_deref());
+    let mut pass = RunPass::new(opts.clone(), charts).with_restarts(restarts.clone());
     if let Input::Run { store, run, .. } = &input {
         pass = pass.with_priors(input::earlier_profiles(store, run.id, &run.nodes, &opts));
     }
@@ -137,6 +138,7 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
         write!(out, "{}", result.text(&input.describe())).map_err(Failure::runtime)?;
         write!(out, "{}", nodewarden_report::forensics_text(&evidence))
             .map_err(Failure::runtime)?;
+        write!(out, "{}", nodewarden_report::remedies_text(&restarts)).map_err(Failure::runtime)?;
     }
     if let Some(path) = &args.csv {
         notes.push(format!("wrote {}", path.display()));
@@ -145,7 +147,8 @@ pub async fn run(args: ReportArgs, config: Option<&Path>) -> CmdResult {
     let title = format!("nodewarden report: {}", input.label());
     let html = charts.then(|| {
         let page = result.html(&title, &input.describe(), version);
-        let extra = nodewarden_report::forensics_html(&evidence);
+        let extra = nodewarden_report::forensics_html(&evidence)
+            + &nodewarden_report::remedies_html(&restarts);
         match page.rfind("</body>") {
             Some(i) if !extra.is_empty() => format!("{}{extra}{}", &page[..i], &page[i..]),
             _ => page,

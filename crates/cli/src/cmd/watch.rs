@@ -194,6 +194,7 @@ pub async fn watch(
     });
     let mut view = LiveView::new(&config.nodes, s.log_every, s.json_lines);
     let evidence = watcher.evidence();
+    let remedies = watcher.remedies();
     let mut record_error = None;
     let shutdown = async {
         let limit = async {
@@ -223,6 +224,12 @@ pub async fn watch(
             let captured = evidence.lock().map(|mut v| std::mem::take(&mut *v));
             for f in captured.unwrap_or_default() {
                 if let Err(e) = r.record_forensics(f) {
+                    record_error.get_or_insert(e);
+                }
+            }
+            let restarts = remedies.lock().map(|mut v| std::mem::take(&mut *v));
+            for e in restarts.unwrap_or_default() {
+                if let Err(e) = r.record_remedy(e) {
                     record_error.get_or_insert(e);
                 }
             }

@@ -14,6 +14,7 @@ pub struct ManagedNode {
     pub config: PathBuf,
     pub url: String,
     stop: String,
+    pub start: String,
 }
 
 impl ManagedNode {
@@ -23,13 +24,18 @@ impl ManagedNode {
 
     /// With PostgreSQL databases to dump into each snapshot (`pg = [...]`).
     pub fn with_pg(tmp: &Path, pg: &[String]) -> ManagedNode {
+        ManagedNode::custom(tmp, SCENARIO, 2.0, &format!("pg = {pg:?}\n"))
+    }
+
+    /// A sim following `scenario` at `speed`; `extra` is added to its `[[node]]` table.
+    pub fn custom(tmp: &Path, scenario_text: &str, speed: f64, extra: &str) -> ManagedNode {
         let dir = tmp.join("znn");
         let port = dead_port();
         let scenario = tmp.join("scenario.toml");
-        std::fs::write(&scenario, SCENARIO).unwrap();
+        std::fs::write(&scenario, scenario_text).unwrap();
         let pid = tmp.join("sim.pid");
         let start = format!(
-            "{} sim --kind zenon --listen 127.0.0.1:{port} --speed 2 --scenario {} --data-dir {} >>{} 2>&1 & echo $! > {}",
+            "{} sim --kind zenon --listen 127.0.0.1:{port} --speed {speed} --scenario {} --data-dir {} >>{} 2>&1 & echo $! > {}",
             env!("CARGO_BIN_EXE_nodewarden"),
             scenario.display(),
             dir.display(),
@@ -43,11 +49,10 @@ impl ManagedNode {
         let repo = tmp.join("repo");
         let config = tmp.join("nodewarden.toml");
         let toml = format!(
-            "[[node]]\nname = \"znn\"\nkind = \"zenon\"\nrpc = \"http://127.0.0.1:{port}\"\ndata_dir = {:?}\nservice = {{ stop = {:?}, start = {:?} }}\npg = {:?}\n\n[repository]\nurl = {:?}\n",
+            "[[node]]\nname = \"znn\"\nkind = \"zenon\"\nrpc = \"http://127.0.0.1:{port}\"\ndata_dir = {:?}\nservice = {{ stop = {:?}, start = {:?} }}\n{extra}\n[repository]\nurl = {:?}\n",
             dir.display().to_string(),
             stop,
             start,
-            pg,
             repo.display().to_string()
         );
         std::fs::write(&config, toml).unwrap();
@@ -56,6 +61,7 @@ impl ManagedNode {
             config,
             url: format!("http://127.0.0.1:{port}"),
             stop,
+            start: start.clone(),
         };
         sh(&start);
         node.wait_answering();
@@ -76,6 +82,10 @@ impl ManagedNode {
 
     pub fn stop(&self) {
         sh(&self.stop);
+    }
+
+    pub fn stop_command(&self) -> &str {
+        &self.stop
     }
 
     /// `nodewarden --config C ARGS...`

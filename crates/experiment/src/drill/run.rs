@@ -86,8 +86,10 @@ fn legs<'p>(
     // Failback: what the standby holds now goes back, through a fresh snapshot of it.
     progress.phase("backup", None);
     let t = Instant::now();
-    let made = nodewarden_backup::backup_node(repo, &plan.node, BackupOptions::default(), progress)
-        .map_err(|e| format!("failback backup of `{}`: {e}", plan.node.name))?;
+    // No maintenance window: the drilled standby is not a producing pillar.
+    let made =
+        nodewarden_backup::backup_node(repo, &plan.node, BackupOptions::default(), None, progress)
+            .map_err(|e| format!("failback backup of `{}`: {e}", plan.node.name))?;
     let backup = Phase {
         name: "backup".into(),
         seconds: t.elapsed().as_secs_f64(),

@@ -21,6 +21,8 @@ pub struct NodeData<'a> {
     pub analysis: &'a Analysis,
     pub timeline: &'a [TimePoint],
     pub db: &'a [DbPoint],
+    /// The watchdog's restarts of this node, drawn on the height chart.
+    pub restarts: Vec<&'a nodewarden_model::RemedyEvent>,
 }
 
 /// The whole report. `source` says where the samples came from (file, run).
@@ -275,6 +277,7 @@ pub(crate) fn charts(n: &NodeData<'_>) -> Vec<Chart> {
             .y(Axis::new("height", Unit::Count))
             .bands(bands.clone())
             .bands(peer_bands(a))
+            .bands(crate::remedies::restart_bands(&n.restarts, a.first_ms))
             .series(Series::area(
                 "height",
                 BLUE,

@@ -41,6 +41,7 @@ fn page(
             analysis,
             timeline,
             db,
+            restarts: Vec::new(),
         }],
     )
 }

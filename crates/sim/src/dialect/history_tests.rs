@@ -18,7 +18,7 @@ fn dialect(kind: Kind, sc: &Scenario) -> Dialect {
         block_time_ms: 10_000,
         speed: 1.0,
     };
-    Dialect::new(kind, sc, Chain::for_scenario(sc), clock)
+    Dialect::new(kind, sc, Chain::for_scenario(sc), clock, Default::default())
 }
 
 fn snap(height: u64) -> Snapshot {

@@ -15,8 +15,10 @@ use serde_json::Value;
 use crate::chain::Chain;
 use crate::clock::ChainClock;
 use crate::jsonrpc::{MethodError, Params, Style};
+use crate::pillar::Missed;
 use crate::scenario::Scenario;
 use crate::state::Snapshot;
+use std::sync::Arc;
 
 /// What every dialect needs to know about the chain it serves.
 pub struct Context {
@@ -42,7 +44,13 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    pub fn new(kind: Kind, scenario: &Scenario, chain: Chain, clock: ChainClock) -> Dialect {
+    pub fn new(
+        kind: Kind,
+        scenario: &Scenario,
+        chain: Chain,
+        clock: ChainClock,
+        missed: Arc<Missed>,
+    ) -> Dialect {
         let ctx = Context {
             chain,
             clock,
@@ -51,7 +59,7 @@ impl Dialect {
             missing: scenario.missing.clone(),
         };
         match kind {
-            Kind::Zenon => Dialect::Zenon(zenon::Zenon::new(ctx, scenario)),
+            Kind::Zenon => Dialect::Zenon(zenon::Zenon::new(ctx, scenario, missed)),
             Kind::Ethereum => Dialect::Ethereum(ethereum::Ethereum::new(ctx, scenario)),
             Kind::Substrate => Dialect::Substrate(substrate::Substrate::new(ctx, scenario)),
         }

@@ -77,7 +77,13 @@ fn dialect(kind: Kind, tweak: impl FnOnce(&mut Scenario)) -> Dialect {
         block_time_ms: 10_000,
         speed: 1.0,
     };
-    Dialect::new(kind, &sc, Chain::new(sc.seed, sc.chain_id), clock)
+    Dialect::new(
+        kind,
+        &sc,
+        Chain::new(sc.seed, sc.chain_id),
+        clock,
+        Default::default(),
+    )
 }
 
 fn call(d: &Dialect, s: &Snapshot, method: &str, params: Value) -> Value {
@@ -190,6 +196,8 @@ fn zenon_momentum_lists_and_pillars() {
             name: "Pillar1".into(),
             expected: 120,
             produced_ratio: 0.5,
+            every: None,
+            spread: 0,
         }];
     });
     let s = snap(100, 200, 12);
@@ -231,6 +239,42 @@ fn zenon_momentum_lists_and_pillars() {
     // With pillars named, they produce the momentums.
     let m = call(&d, &s, "ledger.getFrontierMomentum", json!([]))["result"].clone();
     assert_eq!(m["producer"], p["producerAddress"]);
+}
+
+#[test]
+fn a_cadenced_pillar_produces_in_its_slots_only_and_counts_them() {
+    let d = dialect(Kind::Zenon, |sc| {
+        sc.start_height = 1;
+        sc.pillars[0].every = Some(10);
+        sc.pillars[0].spread = 2;
+    });
+    let s = snap(1_000, 1_000, 12);
+    let p = call(&d, &s, "embedded.pillar.getByName", json!(["Pillar1"]))["result"].clone();
+    let other = call(&d, &s, "embedded.pillar.getByName", json!(["Pillar2"]))["result"].clone();
+    let r = call(&d, &s, "ledger.getMomentumsByHeight", json!([1, 1000]))["result"].clone();
+    let mine: Vec<u64> = r["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["producer"] == p["producerAddress"])
+        .map(|m| m["height"].as_u64().unwrap())
+        .collect();
+    assert_eq!(mine.len(), 100, "one slot in every 10 heights");
+    assert!(mine.windows(2).all(|w| (6..=14).contains(&(w[1] - w[0]))));
+    assert_eq!(
+        p["currentStats"],
+        json!({"producedMomentums": 100, "expectedMomentums": 100})
+    );
+    let theirs = r["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["producer"] == other["producerAddress"])
+        .count();
+    assert!(
+        theirs > 800,
+        "the plain pillar takes the other heights: {theirs}"
+    );
 }
 
 #[test]

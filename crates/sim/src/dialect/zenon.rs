@@ -6,9 +6,11 @@ use serde_json::Value;
 use super::{Context, arg_u64, go_type};
 use crate::encode::{base64, hex};
 use crate::jsonrpc::{MethodError, Params, emit};
+use crate::pillar::{Cadence, Missed};
 use crate::scenario::{Pillar, Scenario};
 use crate::state::Snapshot;
 use crate::store::zenon_address;
+use std::sync::Arc;
 
 /// go-zenon reports "not enough peers" (state 3) below this many peers.
 pub const MIN_PEERS: u32 = 8;
@@ -20,6 +22,12 @@ const ANON_PRODUCERS: u64 = 30;
 pub struct Zenon {
     ctx: Context,
     pillars: Vec<PillarInfo>,
+    /// Pillars this node runs, producing in their slots only.
+    cadences: Vec<Cadence>,
+    /// Pillars without a cadence, which take turns on the other heights.
+    plain: Vec<usize>,
+    missed: Arc<Missed>,
+    start_height: u64,
     /// `stats.networkInfo` peer entries, serialized once.
     peers: Vec<String>,
     self_peer: String,
@@ -43,7 +51,7 @@ struct Momentum<'a> {
     producer: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct PillarInfo {
     name: String,
@@ -62,7 +70,7 @@ struct PillarInfo {
     weight: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct PillarStats {
     produced_momentums: u64,
@@ -78,7 +86,11 @@ struct Peer {
 }
 
 impl Zenon {
-    pub fn new(ctx: Context, scenario: &Scenario) -> Zenon {
+    pub fn new(ctx: Context, scenario: &Scenario, missed: Arc<Missed>) -> Zenon {
+        let cadences = Cadence::of(scenario);
+        let plain = (0..scenario.pillars.len())
+            .filter(|i| cadences.iter().all(|c| c.index != *i))
+            .collect();
         let pillars = scenario
             .pillars
             .iter()
@@ -98,6 +110,10 @@ impl Zenon {
         Zenon {
             ctx,
             pillars,
+            cadences,
+            plain,
+            missed,
+            start_height: scenario.start_height,
             peers,
             self_peer,
             commit,
@@ -148,7 +164,21 @@ impl Zenon {
                     }
                 };
                 match self.pillars.iter().find(|p| p.name == name) {
-                    Some(p) => emit::json(out, p),
+                    Some(p) => match self.cadences.iter().find(|c| c.index == p.rank) {
+                        Some(c) => {
+                            // Counted from the chain the node holds: slots due and missed.
+                            let (lo, hi) = (self.start_height, snap.height);
+                            let expected = c.count(&self.ctx.chain, lo, hi);
+                            let mut p = p.clone();
+                            p.current_stats = PillarStats {
+                                produced_momentums: expected
+                                    .saturating_sub(self.missed.count(lo, hi)),
+                                expected_momentums: expected,
+                            };
+                            emit::json(out, &p);
+                        }
+                        None => emit::json(out, p),
+                    },
                     None => {
                         return Err(MethodError::Custom {
                             code: -32000,
@@ -164,16 +194,7 @@ impl Zenon {
 
     fn momentum(&self, h: u64, out: &mut Vec<u8>) {
         let chain = &self.ctx.chain;
-        let (producer_index, producer) = match self.pillars.len() as u64 {
-            0 => {
-                let i = h % ANON_PRODUCERS;
-                (i, zenon_address(chain, "producer", i))
-            }
-            n => {
-                let i = h % n;
-                (i, self.pillars[i as usize].producer_address.clone())
-            }
-        };
+        let (producer_index, producer) = self.producer(h);
         let mut sig = [0u8; 64];
         chain.derive_into("momentum-signature", h, &mut sig);
         emit::json(
@@ -193,6 +214,29 @@ impl Zenon {
                 producer: &producer,
             },
         );
+    }
+
+    /// A cadenced pillar in its slot (unless it missed it), else the plain pillars in
+    /// turn, else one of the anonymous producers.
+    fn producer(&self, h: u64) -> (u64, String) {
+        let chain = &self.ctx.chain;
+        let slot = self.cadences.iter().find(|c| c.is_slot(chain, h));
+        let anon = || {
+            let i = h % ANON_PRODUCERS;
+            (i, zenon_address(chain, "producer", i))
+        };
+        match slot {
+            Some(c) if !self.missed.contains(h) => (
+                c.index as u64,
+                self.pillars[c.index].producer_address.clone(),
+            ),
+            Some(_) => anon(),
+            None if self.plain.is_empty() => anon(),
+            None => {
+                let i = self.plain[(h % self.plain.len() as u64) as usize];
+                (i as u64, self.pillars[i].producer_address.clone())
+            }
+        }
     }
 
     fn momentums_by_height(

@@ -138,6 +138,13 @@ pub struct Pillar {
     /// Produced / expected, 0..=1.
     #[serde(default = "defaults::ratio")]
     pub produced_ratio: f64,
+    /// A production cadence: this node runs the pillar, which produces one momentum in
+    /// every `every` heights (±`spread`), and misses the slots that fall while the sim is
+    /// stopped. Its stats are then counted from the chain, not from `expected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<u64>,
+    #[serde(default)]
+    pub spread: u64,
 }
 
 impl Pillar {
@@ -205,11 +212,15 @@ impl Scenario {
                     name: "Pillar1".into(),
                     expected: 120,
                     produced_ratio: 1.0,
+                    every: None,
+                    spread: 0,
                 },
                 Pillar {
                     name: "Pillar2".into(),
                     expected: 120,
                     produced_ratio: 0.9,
+                    every: None,
+                    spread: 0,
                 },
             ],
             _ => Vec::new(),

@@ -219,6 +219,12 @@ fn out_of_range_values_are_refused_with_key_and_line() {
     assert_eq!(key.as_deref(), Some("pillar[0].produced_ratio"));
     let (_, key, _) = parts(&err("[[pillar]]\nname = \"P\"\n[[pillar]]\nname = \"P\"\n"));
     assert_eq!(key.as_deref(), Some("pillar[1].name"));
+    let (_, key, _) = parts(&err("[[pillar]]\nname = \"P\"\nevery = 10\nspread = 5\n"));
+    assert_eq!(key.as_deref(), Some("pillar[0].spread"));
+    let (_, key, _) = parts(&err("[[pillar]]\nname = \"P\"\nevery = 1\n"));
+    assert_eq!(key.as_deref(), Some("pillar[0].every"));
+    let (_, key, _) = parts(&err("[[pillar]]\nname = \"P\"\nspread = 1\n"));
+    assert_eq!(key.as_deref(), Some("pillar[0].spread"));
 }
 
 #[test]

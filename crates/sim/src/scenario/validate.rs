@@ -182,6 +182,21 @@ impl Scenario {
                     format!("must be between 0 and 1, got {}", p.produced_ratio),
                 );
             }
+            match p.every {
+                Some(n) if !(2..=1_000_000).contains(&n) => {
+                    return bad(item("pillar", i, "every"), "must be 2..=1000000 heights");
+                }
+                Some(n) if p.spread.saturating_mul(2) >= n => {
+                    return bad(
+                        item("pillar", i, "spread"),
+                        format!("must be below every / 2 ({n} / 2), got {}", p.spread),
+                    );
+                }
+                None if p.spread != 0 => {
+                    return bad(item("pillar", i, "spread"), "needs `every`");
+                }
+                _ => {}
+            }
         }
         Ok(())
     }

@@ -27,7 +27,10 @@ fn setup(kind: Kind) -> (Dialect, Snapshot) {
         head_hash: chain.hash(50),
         stall: None,
     };
-    (Dialect::new(kind, &sc, chain, clock), snap)
+    (
+        Dialect::new(kind, &sc, chain, clock, Default::default()),
+        snap,
+    )
 }
 
 fn answer(kind: Kind, body: &str) -> Option<Value> {

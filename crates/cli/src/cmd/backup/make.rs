@@ -73,13 +73,17 @@ Examples:
   nodewarden backup --node znn-main                 stop, freeze, start, then back up
   nodewarden backup --hot /srv/data --node archive  a plain directory, nothing stopped
   nodewarden backup --node znn-main --sign /etc/nodewarden/sign.key
+  nodewarden backup --node znn-pillar --window-timeout 10m   freeze in the pillar's quiet gap
   nodewarden backup --hot ./dump --time 2024-05-01T12:00:00Z     (imports)
 
 With --node the node is read over RPC (height, head hash), stopped with its `service`
 (systemd unit or stop/start commands), its immutable table files (*.ldb, *.sst) are
 hard-linked and the rest copied into a freeze dir next to the data dir, it is started
 again and the backup reads the freeze dir while the node runs. The downtime is printed
-and recorded. Files whose path, size, mtime and inode match the previous snapshot of the
+and recorded. For a node with `pillar = \"NAME\"` the stop waits for the pillar's quiet
+gap (right after it produced, when the gap ahead exceeds the expected downtime plus a
+margin; --window-timeout bounds the wait) and the JSON's `window` tells whether the pillar
+missed a momentum (docs/MAINTENANCE.md). Files whose path, size, mtime and inode match the previous snapshot of the
 same node are not read again.")]
 pub struct BackupArgs {
     /// The node (a [[node]] in the config; with --hot only its name is used).
@@ -99,6 +103,8 @@ pub struct BackupArgs {
     pub json: bool,
     #[command(flatten)]
     pub repo: RepoArgs,
+    #[command(flatten)]
+    pub window: crate::cmd::window::WindowFlags,
 }
 
 pub async fn backup(a: BackupArgs, config: Config) -> CmdResult {
@@ -129,9 +135,12 @@ pub async fn backup(a: BackupArgs, config: Config) -> CmdResult {
     let render = std::sync::Arc::new(ByteProgress::new());
     let r = render.clone();
     let store = repo.store_arc();
+    let window = a.window.options();
     let out = blocking(move || match (node, hot) {
-        (Some(node), _) => nodewarden_backup::backup_node(&repo, &node, opts, r.as_ref())
-            .map(|n| (n.report.clone(), Some(n))),
+        (Some(node), _) => {
+            nodewarden_backup::backup_node(&repo, &node, opts, window.as_ref(), r.as_ref())
+                .map(|n| (n.report.clone(), Some(n)))
+        }
         (None, Some(src)) => {
             nodewarden_backup::backup(&repo, &src, &opts, r.as_ref()).map(|rep| (rep, None))
         }
@@ -153,6 +162,9 @@ pub async fn backup(a: BackupArgs, config: Config) -> CmdResult {
             v["freeze_method"] = n.freeze_method.into();
             v["linked_files"] = n.linked_files.into();
             v["copied_files"] = n.copied_files.into();
+            if let Some(w) = &n.window {
+                v["window"] = serde_json::to_value(w).map_err(Failure::runtime)?;
+            }
         }
         print_json(&v)?;
         return Ok(0);
