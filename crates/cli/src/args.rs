@@ -151,6 +151,10 @@ pub struct LiveArgs {
     /// Bearer TOKEN, or ?token=TOKEN once in a browser); at least 16 characters.
     #[arg(long, value_name = "FILE")]
     pub auth_token_file: Option<PathBuf>,
+    /// Let the dashboard take, verify and restore backups without a token; honoured on a
+    /// loopback address only (with --auth-token-file actions are on for token holders).
+    #[arg(long)]
+    pub allow_actions: bool,
     /// SQLite file to record samples into [default: nodewarden.db, or watch.record].
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,

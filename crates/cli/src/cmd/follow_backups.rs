@@ -16,13 +16,7 @@ const EVERY: Duration = Duration::from_secs(300);
 pub async fn follow(repo: RepositoryConfig, backups: Backups, shared: Arc<Shared>) {
     loop {
         match read(&repo).await {
-            Ok(view) => {
-                if let Ok(mut b) = backups.write() {
-                    *b = view.latest;
-                }
-                shared.publish_snapshots(view.snapshots_json);
-                shared.publish_verify(view.verify_json);
-            }
+            Ok(view) => publish(view, &backups, &shared),
             Err(e) => tracing::warn!("backup repository {}: {e}", repo.location()),
         }
         tokio::time::sleep(EVERY).await;
@@ -30,6 +24,18 @@ pub async fn follow(repo: RepositoryConfig, backups: Backups, shared: Arc<Shared
 }
 
 async fn read(repo: &RepositoryConfig) -> Result<RepositoryView, String> {
+    let repo = repo.clone();
+    let rt = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let repo = open(&repo, rt)?;
+        view(&repo)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// Opens the configured repository; on a blocking thread (argon2 takes a moment).
+pub fn open(repo: &RepositoryConfig, rt: tokio::runtime::Handle) -> Result<Repository, String> {
     let remote = crate::cmd::backup::remote_options(&Default::default(), Some(repo))
         .map_err(|e| e.message)?;
     let store: Arc<dyn nodewarden_store::Store> =
@@ -37,15 +43,26 @@ async fn read(repo: &RepositoryConfig) -> Result<RepositoryView, String> {
             .map_err(|e| e.to_string())?
             .into();
     let secret = Secret::from_sources(None, repo.password_file.as_deref())?;
-    let rt = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let repo = Repository::open(store, rt, secret.as_ref()).map_err(|e| e.to_string())?;
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        repository_view(&repo, now_ms).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| e.to_string())?
+    Repository::open(store, rt, secret.as_ref()).map_err(|e| e.to_string())
+}
+
+/// What the dashboard shows of an open repository, read now.
+pub fn view(repo: &Repository) -> Result<RepositoryView, String> {
+    repository_view(repo, now_ms()).map_err(|e| e.to_string())
+}
+
+/// Publishes a view to the metrics, the cards and the backups page.
+pub fn publish(view: RepositoryView, backups: &Backups, shared: &Shared) {
+    if let Ok(mut b) = backups.write() {
+        *b = view.latest;
+    }
+    shared.publish_snapshots(view.snapshots_json);
+    shared.publish_verify(view.verify_json);
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
