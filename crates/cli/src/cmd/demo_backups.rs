@@ -112,13 +112,12 @@ fn once(
         ),
         ..Default::default()
     };
-    {
-        // One backup at a time: the dashboard's "Back up now" shares the freeze dir.
-        let _one = crate::cmd::actions::BACKUP_LOCK
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        nodewarden_backup::backup_node(&repo, node, opts, &Silent).map_err(|e| e.to_string())?;
-    }
+    // One backup at a time (the dashboard's "Back up now" shares the freeze dir), and the
+    // retention's exclusive lock not in the middle of the dashboard's backup.
+    let _one = crate::cmd::actions::BACKUP_LOCK
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    nodewarden_backup::backup_node(&repo, node, opts, &Silent).map_err(|e| e.to_string())?;
     nodewarden_backup::forget(&repo, &KEEP, false, &Silent).map_err(|e| e.to_string())?;
     nodewarden_backup::prune(&repo, &Silent).map_err(|e| e.to_string())?;
     follow_backups::view(&repo)
