@@ -179,9 +179,13 @@ pub struct LiveArgs {
 #[command(after_help = "\
 Starts four simulated nodes as child processes: two zenon nodes syncing the same chain
 (znn-a fast, znn-b slower with cpu, io and peer stalls: the A/B picture), an ethereum and
-a substrate node; watches them with recording and HTTP on; Ctrl-C stops everything.
+a substrate node; watches them with recording and HTTP on; keeps a repository of its own
+in DIR/backups (a signed freeze backup of znn-a at start and every 30 demo-minutes, then
+forget --keep-last 4 --keep-hourly 6 and prune; a configured [repository] is not used);
+Ctrl-C stops everything.
 
 Examples:
+  nodewarden demo --allow-actions                  the dashboard may back up, verify, restore
   nodewarden demo
   nodewarden demo --listen 127.0.0.1:8080 --speed 20
   nodewarden demo --duration 2m --dir /tmp/demo     then: nodewarden report /tmp/demo/demo.db")]

@@ -153,8 +153,14 @@ pub async fn run(args: DemoArgs, config: Option<&Path>) -> CmdResult {
     if let Some(addr) = settings.listen {
         let _ = writeln!(
             out,
-            "metrics: http://{addr}/metrics  JSON: http://{addr}/api/nodes  (Ctrl-C stops everything)"
+            "dashboard: http://{addr}/  metrics: http://{addr}/metrics  JSON: http://{addr}/api/nodes  (Ctrl-C stops everything)"
         );
+        if !live.allow_actions && live.auth_token_file.is_none() {
+            let _ = writeln!(
+                out,
+                "add --allow-actions to back up, verify and restore from the dashboard"
+            );
+        }
     }
     let result = watch(config, settings, signalled).await;
     stop_all(children).await;
@@ -263,8 +269,12 @@ async fn start_sim(node: &DemoNode, dir: &Path, speed: f64) -> Result<(Child, St
 async fn stop_all(children: Vec<Child>) {
     for c in &children {
         if let Some(pid) = c.id() {
-            // SAFETY: kill(2) on our own child has no memory-safety preconditions.
-            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+            // SAFETY: kill(2) on our own child has no memory-safety preconditions. SIGCONT
+            // after: a sim caught in a backup's freeze (SIGSTOP) must act on the SIGTERM.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGTERM);
+                libc::kill(pid as i32, libc::SIGCONT);
+            }
         }
     }
     for mut c in children {
