@@ -1,12 +1,12 @@
 // End-to-end check of the dashboard in a real browser (Debian's Chromium driven by
-// playwright-core). Usage: node dashboard.mjs BASE_URL TOKEN OUT_DIR RESTORE_DIR
+// playwright-core). Usage: node dashboard.mjs BASE_URL TOKEN OUT_DIR RESTORE_DIR LIVE_DATA_DIR
 // Exits 0 when every check passes; otherwise prints the failed check and exits 1.
 // Screenshots land in OUT_DIR for a person to look at.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.NODEWARDEN_PLAYWRIGHT);
-const [base, token, outDir, restoreDir] = process.argv.slice(2);
+const [base, token, outDir, restoreDir, liveDir] = process.argv.slice(2);
 const NODES = ['znn-a', 'znn-b', 'eth', 'xx'];
 
 function check(cond, what) {
@@ -51,6 +51,11 @@ try {
     'every card draws its height and rate charts: ' + JSON.stringify(sparks));
   const summary = await page.textContent('#summary');
   check(/\d+ synced.*\d+ syncing.*\d+ stalled.*\d+ down.*\d+ forked/.test(summary), 'the fleet summary is on top: ' + summary);
+  await page.click('button[data-window="3600"]');
+  await page.waitForFunction(() => document.querySelector('button[data-window="3600"]').getAttribute('aria-pressed') === 'true'
+    && document.querySelectorAll('#cards .card .spark svg').length === 8, null, { timeout: 10000 });
+  check(true, 'the charts switch to the last hour');
+  await page.click('button[data-window="900"]');
   await page.screenshot({ path: `${outDir}/overview.png`, fullPage: true });
 
   // The slow node stalls at 600 (cpu) in the demo scenario: its card says since when and
@@ -126,6 +131,14 @@ try {
     && document.querySelectorAll('#jobs li').length === 4, null, { timeout: 30000 });
   const again = await page.textContent('#jobs li');
   check(/failed: .* exists and is not empty/.test(again), 'a second restore over the same, now full, directory is refused: ' + again);
+  // Over a node's live data dir only with its name typed: a wrong or missing name is refused.
+  await page.fill('#restore-target', liveDir);
+  await page.fill('#restore-confirm', 'znn-a');
+  await page.click('#restore-form button');
+  await page.waitForFunction(() => document.querySelectorAll('#jobs li').length === 5
+    && /^Restore .* (done|failed)/.test(document.querySelector('#jobs li').textContent), null, { timeout: 30000 });
+  const live = await page.textContent('#jobs li');
+  check(/failed: restoring over the live data dir of `znn-b` needs its name typed to confirm/.test(live), 'a live data dir needs the node\'s name: ' + live);
   await page.screenshot({ path: `${outDir}/backups.png`, fullPage: true });
 
   // Keyboard: the node name is a link reachable by Tab.

@@ -61,6 +61,7 @@ fn dashboard_in_chromium() {
             token,
             out_dir.to_str().unwrap(),
             restore_dir.to_str().unwrap(),
+            dir.join("znn-b").to_str().unwrap(),
         ])
         .env("NODEWARDEN_PLAYWRIGHT", &playwright)
         .env("NODEWARDEN_CHROMIUM", &chromium)
