@@ -58,14 +58,17 @@ impl Trends {
                 peers: n.report.peers,
             };
             let q = self.nodes.entry(n.report.name.clone()).or_default();
-            match q.back_mut() {
-                Some(last) if p.t_ms < last.t_ms + MIN_GAP_MS => {
-                    if p.t_ms >= last.t_ms {
-                        *last = p;
-                    }
-                }
-                _ => q.push_back(p),
+            if q.back().is_some_and(|last| p.t_ms <= last.t_ms) {
+                continue;
             }
+            // The newest point is always the latest state; it stays when the next arrives
+            // only if it is a full gap after its own predecessor.
+            let len = q.len();
+            let crowded = len >= 2 && q[len - 1].t_ms - q[len - 2].t_ms < MIN_GAP_MS;
+            if crowded {
+                q.pop_back();
+            }
+            q.push_back(p);
             while q.front().is_some_and(|f| f.t_ms < p.t_ms - KEEP_MS) {
                 q.pop_front();
             }
@@ -190,12 +193,17 @@ mod tests {
     #[test]
     fn keeps_an_hour_of_one_point_a_second() {
         let mut t = Trends::default();
-        for i in 0..8_000i64 {
+        for i in 0..16_000i64 {
             // Four ticks a second: merged to one point per second.
             t.push(&state(vec![view(i * 250, i as u64, 8)]));
         }
         let q = &t.nodes["a"];
-        assert!(q.len() <= 3_601, "{} points", q.len());
+        assert!((3_000..=3_601).contains(&q.len()), "{} points", q.len());
+        assert_eq!(
+            q.back().unwrap().t_ms,
+            15_999 * 250,
+            "the newest state is drawn"
+        );
         assert!(q.back().unwrap().t_ms - q.front().unwrap().t_ms <= KEEP_MS);
         t.push(&state(vec![]));
         assert!(
