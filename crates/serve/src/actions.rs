@@ -347,7 +347,7 @@ fn start(hub: Arc<Hub>, req: &Request, kind: &'static str, what: String, work: W
         .into_response()
 }
 
-/// The JSON body of a POST, read after the guards so a refused request costs nothing.
+/// The JSON body of a POST (64 KiB at most: the requests are a few names and a path).
 async fn body<T: serde::de::DeserializeOwned>(req: Request) -> Result<(T, Request), Response> {
     let (parts, b) = req.into_parts();
     let bytes = axum::body::to_bytes(b, 64 * 1024)
