@@ -82,7 +82,7 @@ impl Trends {
         let empty = VecDeque::new();
         let q = self.nodes.get(&n.report.name).unwrap_or(&empty);
         let from = now_ms - window_ms;
-        let pts: Vec<&Point> = q.iter().filter(|p| p.t_ms >= from).collect();
+        let pts = thin(q.iter().filter(|p| p.t_ms >= from).collect(), from, now_ms);
         let x = |t: i64| (t - now_ms) as f64 / 60_000.0;
         // A younger history fills the width instead of hugging the right edge.
         let start = pts
@@ -128,6 +128,26 @@ impl Trends {
             peers_lost: peers_lost(q),
         }
     }
+}
+
+/// A chart a few hundred pixels wide shows no more than one point per pixel column: an
+/// hour at one point a second would send ~10× the bytes for the same picture, every poll.
+const MAX_POINTS: i64 = 300;
+
+/// The last point of each of [`MAX_POINTS`] equal time slices (the newest always kept).
+fn thin(pts: Vec<&Point>, from: i64, now_ms: i64) -> Vec<&Point> {
+    if pts.len() as i64 <= MAX_POINTS {
+        return pts;
+    }
+    let slice = ((now_ms - from) / MAX_POINTS).max(1);
+    let mut out: Vec<&Point> = Vec::with_capacity(MAX_POINTS as usize + 1);
+    for p in pts {
+        match out.last_mut() {
+            Some(last) if (last.t_ms - from) / slice == (p.t_ms - from) / slice => *last = p,
+            _ => out.push(p),
+        }
+    }
+    out
 }
 
 /// Peers at 0 now after having some earlier in the hour: since when, and how many it had.
@@ -205,6 +225,16 @@ mod tests {
             "the newest state is drawn"
         );
         assert!(q.back().unwrap().t_ms - q.front().unwrap().t_ms <= KEEP_MS);
+        // The hour's chart is thinned to the pixels it has.
+        let now = 15_999 * 250;
+        let hour = t.card(&view(now, 16_000, 8), KEEP_MS, now);
+        let quarter = t.card(&view(now, 16_000, 8), 900_000, now);
+        assert!(
+            hour.height_svg.len() < 2 * quarter.height_svg.len(),
+            "an hour costs {} bytes, 15 min {}",
+            hour.height_svg.len(),
+            quarter.height_svg.len()
+        );
         t.push(&state(vec![]));
         assert!(
             t.nodes.is_empty(),
