@@ -102,7 +102,8 @@ function card(n) {
   if (n.backup_age_seconds != null) row('last backup', age(n.backup_age_seconds) + ' ago');
   c.append(dl);
   const t = state.trends[n.name];
-  if (t && t.peers_lost) {
+  // The charts poll less often than the cards: both must agree the peers are gone.
+  if (t && t.peers_lost && n.peers === 0) {
     const since = (Date.now() - t.peers_lost.since_ms) / 1000;
     c.append(el('p', { class: 'alert peers-lost' }, `lost all ${t.peers_lost.had} peers ${short(since)} ago`));
   }

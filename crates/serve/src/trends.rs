@@ -19,6 +19,8 @@ struct Point {
     target: Option<u64>,
     rate: Option<f64>,
     peers: Option<u32>,
+    /// Start of the stall open at this point: points sharing it make one band.
+    stall_since: Option<i64>,
 }
 
 /// Every node's recent points, oldest first.
@@ -56,6 +58,7 @@ impl Trends {
                 target: n.last_target.or(n.report.target),
                 rate: n.rate_blocks_per_second,
                 peers: n.report.peers,
+                stall_since: n.stalled_since_ms,
             };
             let q = self.nodes.entry(n.report.name.clone()).or_default();
             if q.back().is_some_and(|last| p.t_ms <= last.t_ms) {
@@ -109,8 +112,15 @@ impl Trends {
                 nodewarden_svg::GREY,
                 line(&|p| p.target.map(|v| v as f64)),
             ));
-        if let Some(since) = n.stalled_since_ms {
-            height = height.band(Band::new(x(since.max(start)), 0.0, "stalled"));
+        let latest = q.back().map(|p| p.t_ms);
+        for (since, until) in stalls(q.iter().filter(|p| p.t_ms >= from)) {
+            // The open stall reaches "now"; an ended one its last stalled point.
+            let to = if Some(until) == latest && n.stalled {
+                0.0
+            } else {
+                x(until)
+            };
+            height = height.band(Band::new(x(since.max(start)), to, "stalled"));
         }
         let rate = Chart::new("Rate")
             .size(440, 160)
@@ -145,6 +155,19 @@ fn thin(pts: Vec<&Point>, from: i64, now_ms: i64) -> Vec<&Point> {
         match out.last_mut() {
             Some(last) if (last.t_ms - from) / slice == (p.t_ms - from) / slice => *last = p,
             _ => out.push(p),
+        }
+    }
+    out
+}
+
+/// `(start, last stalled point)` of every stall among `pts`, oldest first.
+fn stalls<'a>(pts: impl Iterator<Item = &'a Point>) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for p in pts {
+        let Some(since) = p.stall_since else { continue };
+        match out.last_mut() {
+            Some(last) if last.0 == since => last.1 = p.t_ms,
+            _ => out.push((since, p.t_ms)),
         }
     }
     out
@@ -247,12 +270,29 @@ mod tests {
         let mut t = Trends::default();
         for i in 0..60 {
             let peers = if i < 40 { 8 } else { 0 };
-            t.push(&state(vec![view(i * 1_000, 100 + i as u64, peers)]));
+            let mut v = view(i * 1_000, 100 + i as u64, peers);
+            // A stall that ended (10 s to 20 s) and one still open (from 50 s).
+            v.stalled_since_ms = match i {
+                10..=20 => Some(10_000),
+                50.. => Some(50_000),
+                _ => None,
+            };
+            v.stalled = v.stalled_since_ms.is_some();
+            t.push(&state(vec![v]));
         }
         let mut v = view(59_000, 159, 0);
         v.stalled_since_ms = Some(50_000);
         let card = t.card(&v, 900_000, 59_000);
-        assert!(card.height_svg.starts_with("<svg") && card.height_svg.contains("stalled"));
+        assert!(card.height_svg.starts_with("<svg"));
+        assert_eq!(
+            card.height_svg.matches("<g><title>stalled").count(),
+            2,
+            "both stalls shaded"
+        );
+        assert_eq!(
+            stalls(t.nodes["a"].iter()),
+            vec![(10_000, 20_000), (50_000, 59_000)]
+        );
         assert!(card.rate_svg.contains("blocks/s"));
         assert_eq!(
             card.peers_lost,

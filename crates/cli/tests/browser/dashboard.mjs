@@ -174,6 +174,12 @@ try {
   check(true, 'the A/B page compares znn-a and znn-b');
   await page.screenshot({ path: `${outDir}/ab.png`, fullPage: true });
 
+  // znn-b loses every peer at 2,200 (about 80 s in at this speed): its card says so.
+  await page.goto(`${base}/#/`);
+  await page.waitForFunction(() => /lost all 12 peers/.test(document.querySelector('#cards .card[data-node="znn-b"]').textContent), null, { timeout: 120000 });
+  check(true, 'a node that lost all its peers says so on its card');
+  await page.screenshot({ path: `${outDir}/overview-peers.png`, fullPage: true });
+
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
   const p2 = await phone.newPage();
   await p2.goto(`${base}/?token=${encodeURIComponent(token)}`);

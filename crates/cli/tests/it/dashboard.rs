@@ -111,6 +111,7 @@ fn dashboard_in_chromium() {
         "overview.png",
         "overview-stalled.png",
         "backup-now.png",
+        "overview-peers.png",
         "node.png",
         "node-stalled.png",
         "ab.png",
