@@ -78,7 +78,9 @@ function backupForms(snaps) {
   const v = el('form', { class: 'toolbar', id: 'verify-form', 'aria-label': 'Verify the repository' });
   const pct = el('input', { type: 'number', id: 'verify-pct', min: '0', max: '100', value: '10', inputmode: 'numeric' });
   const vl = el('label', { for: 'verify-pct' }, 'Read');
-  v.append(vl, pct, el('span', {}, '% of the data'), el('button', { type: 'submit' }, 'Verify'));
+  const go = el('button', { type: 'submit' }, 'Verify (read 10 %)');
+  pct.addEventListener('input', () => { go.textContent = `Verify (read ${Math.max(0, Math.min(100, Number(pct.value) || 0))} %)`; });
+  v.append(vl, pct, el('span', {}, '% of the data'), go);
   v.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const n = Math.max(0, Math.min(100, Number(pct.value) || 0));
