@@ -89,7 +89,7 @@ pub async fn schedule(
         let rt = tokio::runtime::Handle::current();
         let done = tokio::task::spawn_blocking(move || once(&node, &repo, &key, rt)).await;
         match done {
-            Ok(Ok(view)) => follow_backups::publish(view, &backups, &shared),
+            Ok(Ok(read)) => follow_backups::publish(read, &backups, &shared),
             Ok(Err(e)) => tracing::warn!("demo backup: {e}"),
             Err(e) => tracing::warn!("demo backup: {e}"),
         }
@@ -102,7 +102,7 @@ fn once(
     repo: &RepositoryConfig,
     key: &Path,
     rt: tokio::runtime::Handle,
-) -> Result<nodewarden_backup::RepositoryView, String> {
+) -> Result<follow_backups::Read, String> {
     let repo = follow_backups::open(repo, rt)?;
     let bytes = std::fs::read(key).map_err(|e| format!("{}: {e}", key.display()))?;
     let opts = BackupOptions {

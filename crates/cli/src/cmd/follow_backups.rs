@@ -2,6 +2,7 @@
 //! (`nodewarden_backup::repository_view`) and publish what it found to the metrics, the
 //! dashboard cards' backup age and its backups page. Wiring only.
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use nodewarden_backup::{Repository, RepositoryView, Secret, repository_view};
@@ -16,14 +17,14 @@ const EVERY: Duration = Duration::from_secs(300);
 pub async fn follow(repo: RepositoryConfig, backups: Backups, shared: Arc<Shared>) {
     loop {
         match read(&repo).await {
-            Ok(view) => publish(view, &backups, &shared),
+            Ok(read) => publish(read, &backups, &shared),
             Err(e) => tracing::warn!("backup repository {}: {e}", repo.location()),
         }
         tokio::time::sleep(EVERY).await;
     }
 }
 
-async fn read(repo: &RepositoryConfig) -> Result<RepositoryView, String> {
+async fn read(repo: &RepositoryConfig) -> Result<Read, String> {
     let repo = repo.clone();
     let rt = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
@@ -46,13 +47,30 @@ pub fn open(repo: &RepositoryConfig, rt: tokio::runtime::Handle) -> Result<Repos
     Repository::open(store, rt, secret.as_ref()).map_err(|e| e.to_string())
 }
 
-/// What the dashboard shows of an open repository, read now.
-pub fn view(repo: &Repository) -> Result<RepositoryView, String> {
-    repository_view(repo, now_ms()).map_err(|e| e.to_string())
+/// A repository view and when its reading began.
+pub struct Read {
+    started_ms: u64,
+    view: RepositoryView,
 }
 
-/// Publishes a view to the metrics, the cards and the backups page.
-pub fn publish(view: RepositoryView, backups: &Backups, shared: &Shared) {
+/// What the dashboard shows of an open repository, read now.
+pub fn view(repo: &Repository) -> Result<Read, String> {
+    let started_ms = now_ms();
+    let view = repository_view(repo, started_ms).map_err(|e| e.to_string())?;
+    Ok(Read { started_ms, view })
+}
+
+/// When the newest published read began: the follower, the demo's schedule and the
+/// dashboard's actions read concurrently, and a slow old read must not hide a new snapshot.
+static PUBLISHED: AtomicU64 = AtomicU64::new(0);
+
+/// Publishes a read to the metrics, the cards and the backups page, unless a read that
+/// began later was published already.
+pub fn publish(read: Read, backups: &Backups, shared: &Shared) {
+    if PUBLISHED.fetch_max(read.started_ms, Ordering::SeqCst) > read.started_ms {
+        return;
+    }
+    let view = read.view;
     if let Ok(mut b) = backups.write() {
         *b = view.latest;
     }
