@@ -157,6 +157,10 @@ pub struct LiveArgs {
     /// Bearer TOKEN, or ?token=TOKEN once in a browser); at least 16 characters.
     #[arg(long, value_name = "FILE")]
     pub auth_token_file: Option<PathBuf>,
+    /// Let the dashboard take, verify and restore backups without a token; honoured on a
+    /// loopback address only (with --auth-token-file actions are on for token holders).
+    #[arg(long)]
+    pub allow_actions: bool,
     /// SQLite file to record samples into [default: nodewarden.db, or watch.record].
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -181,9 +185,13 @@ pub struct LiveArgs {
 #[command(after_help = "\
 Starts four simulated nodes as child processes: two zenon nodes syncing the same chain
 (znn-a fast, znn-b slower with cpu, io and peer stalls: the A/B picture), an ethereum and
-a substrate node; watches them with recording and HTTP on; Ctrl-C stops everything.
+a substrate node; watches them with recording and HTTP on; keeps a repository of its own
+in DIR/backups (a signed freeze backup of znn-a at start and every 30 demo-minutes, then
+forget --keep-last 4 --keep-hourly 6 and prune; a configured [repository] is not used);
+Ctrl-C stops everything.
 
 Examples:
+  nodewarden demo --allow-actions                  the dashboard may back up, verify, restore
   nodewarden demo
   nodewarden demo --listen 127.0.0.1:8080 --speed 20
   nodewarden demo --duration 2m --dir /tmp/demo     then: nodewarden report /tmp/demo/demo.db")]

@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 const INDEX: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
+const ACTIONS_JS: &str = include_str!("../assets/actions.js");
 const STYLE: &str = include_str!("../assets/style.css");
 
 /// Where the history behind the node pages comes from: the watch's recording and run.
@@ -36,6 +37,10 @@ pub fn routes(history: Option<Arc<History>>) -> Router {
         .route(
             "/assets/app.js",
             get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/assets/actions.js",
+            get(|| async { asset(ACTIONS_JS, "text/javascript; charset=utf-8") }),
         )
         .route(
             "/assets/style.css",

@@ -1,22 +1,25 @@
 //! HTTP for `watch` and `demo`: the dashboard at `/`, Prometheus `/metrics`, `/api/nodes`,
 //! `/healthz`. The watch loop publishes a new state once per tick; requests only clone what
 //! was published, so a scrape never waits on a node.
+mod actions;
 mod auth;
 mod dashboard;
 mod host;
 mod metrics;
+mod trends;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use nodewarden_model::WatchState;
 
+pub use actions::{Actions, Job, RestoreRequest};
 pub use dashboard::History;
 pub use metrics::render as render_metrics;
 
@@ -30,6 +33,8 @@ pub struct Shared {
     snapshots: RwLock<Option<Bytes>>,
     /// The last structural verify of that repository.
     verify: RwLock<Option<Bytes>>,
+    /// The last hour per node, for the overview's charts.
+    trends: std::sync::Mutex<trends::Trends>,
 }
 
 impl Shared {
@@ -45,6 +50,10 @@ impl Shared {
         *self.state.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(state.clone());
         *self.metrics.write().unwrap_or_else(|p| p.into_inner()) = metrics;
         *self.json.write().unwrap_or_else(|p| p.into_inner()) = json;
+        self.trends
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(state);
     }
 
     pub fn publish_snapshots(&self, json: Vec<u8>) {
@@ -78,6 +87,10 @@ pub struct ServeOptions {
     pub auth_token: Option<String>,
     /// The recording behind the dashboard's charts, CSV and reports.
     pub history: Option<History>,
+    /// Backups from the browser; used only with `auth_token` or `allow_actions`.
+    pub actions: Option<Arc<dyn Actions>>,
+    /// Actions without a token: only ever honoured on a loopback listener.
+    pub allow_actions: bool,
 }
 
 pub fn router(shared: Arc<Shared>, opts: ServeOptions) -> Router {
@@ -86,9 +99,25 @@ pub fn router(shared: Arc<Shared>, opts: ServeOptions) -> Router {
         .route("/api/nodes", get(nodes_handler))
         .route("/api/snapshots", get(snapshots_handler))
         .route("/api/verify", get(verify_handler))
+        .route("/api/trends", get(trends_handler))
         .route("/healthz", get(|| async { "ok\n" }))
         .with_state(shared);
-    let app = api.merge(dashboard::routes(opts.history.map(Arc::new)));
+    let hub = match (
+        &opts.actions,
+        opts.auth_token.is_some() || opts.allow_actions,
+    ) {
+        (None, _) => {
+            actions::Hub::new(None, "Actions are off: no backup repository is configured.")
+        }
+        (Some(_), false) => actions::Hub::new(
+            None,
+            "Actions are off: start with --auth-token-file, or on loopback with --allow-actions.",
+        ),
+        (Some(a), true) => actions::Hub::new(Some(a.clone()), ""),
+    };
+    let app = api
+        .merge(dashboard::routes(opts.history.map(Arc::new)))
+        .merge(actions::routes(Arc::new(hub)));
     match opts.auth_token {
         Some(t) => app.layer(axum::middleware::from_fn_with_state(
             Arc::new(auth::Token(t)),
@@ -106,6 +135,9 @@ pub async fn serve(
     opts: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let mut opts = opts;
+    // Without a token only a loopback listener may take actions.
+    opts.allow_actions &= listener.local_addr()?.ip().is_loopback();
     let mut app = router(shared, opts);
     // On loopback only loopback names may be asked for: a web page elsewhere that rebinds
     // its own DNS name to 127.0.0.1 must not read the dashboard through the browser.
@@ -199,6 +231,31 @@ async fn verify_handler(State(s): State<Arc<Shared>>) -> Response {
         )
             .into_response(),
     }
+}
+
+#[derive(serde::Deserialize)]
+struct Window {
+    /// Seconds back from now, at most an hour [default: 15 min].
+    window: Option<u64>,
+}
+
+/// Every card's charts for the last `window` seconds, keyed by node name.
+async fn trends_handler(State(s): State<Arc<Shared>>, Query(w): Query<Window>) -> Response {
+    let window_ms = (w.window.unwrap_or(900).clamp(60, 3600) * 1000) as i64;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let state = s.state();
+    let cards: std::collections::BTreeMap<&str, trends::CardTrend> = {
+        let t = s.trends.lock().unwrap_or_else(|p| p.into_inner());
+        state
+            .nodes
+            .iter()
+            .map(|n| (n.report.name.as_str(), t.card(n, window_ms, now_ms)))
+            .collect()
+    };
+    let body = serde_json::to_vec(&cards).unwrap_or_else(|_| b"{}".to_vec());
+    text(Bytes::from(body), "application/json")
 }
 
 async fn nodes_handler(State(s): State<Arc<Shared>>) -> Response {

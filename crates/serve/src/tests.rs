@@ -136,7 +136,7 @@ async fn start(shared: Arc<Shared>, token: Option<&str>) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     let opts = ServeOptions {
         auth_token: token.map(str::to_owned),
-        history: None,
+        ..Default::default()
     };
     tokio::spawn(crate::serve(listener, shared, opts, std::future::pending()));
     addr

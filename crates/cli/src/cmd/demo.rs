@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::args::DemoArgs;
+use crate::cmd::demo_backups;
 use crate::cmd::watch::{Settings, watch};
 use crate::exit::{CmdResult, Failure};
 
@@ -91,7 +92,9 @@ pub async fn run(args: DemoArgs, config: Option<&Path>) -> CmdResult {
         );
         let mut cfg = NodeConfig::new(node.name, KindSpec::Known(node.kind), Some(url));
         cfg.data_dir = Some(dir.join(node.name));
-        cfg.pid_file = Some(dir.join(format!("{}.pid", node.name)));
+        let pid_file = dir.join(format!("{}.pid", node.name));
+        cfg.service = Some(demo_backups::service(&pid_file));
+        cfg.pid_file = Some(pid_file);
         nodes.push(cfg);
         children.push(child);
     }
@@ -106,7 +109,30 @@ pub async fn run(args: DemoArgs, config: Option<&Path>) -> CmdResult {
             Duration::from_secs_f64((300.0 / args.speed).max(2.0)),
         ));
     }
-    let config = Config { nodes, ..base };
+    // The demo's own repository, never the operator's configured one.
+    let repository = match demo_backups::init(&dir).await {
+        Ok(r) => r,
+        Err(e) => {
+            stop_all(children).await;
+            return Err(e);
+        }
+    };
+    let every = Duration::from_secs_f64((1800.0 / args.speed).clamp(30.0, 600.0));
+    let _ = writeln!(
+        out,
+        "backups: {} (a signed freeze backup of {} now and every {}, keeping the last {} and {} hourly)",
+        repository.location(),
+        demo_backups::NODE,
+        humantime::format_duration(every),
+        demo_backups::KEEP.last.unwrap_or(0),
+        demo_backups::KEEP.hourly.unwrap_or(0),
+    );
+    let scheduled = nodes.iter().find(|n| n.name == demo_backups::NODE).cloned();
+    let config = Config {
+        nodes,
+        repository: Some(repository.clone()),
+        ..base
+    };
     let mut settings = match Settings::resolve(&config, &live, false) {
         Ok(s) => s,
         Err(e) => {
@@ -116,11 +142,25 @@ pub async fn run(args: DemoArgs, config: Option<&Path>) -> CmdResult {
     };
     // The same compression for the RSS trend: the leaking sim shows its forecast in minutes.
     settings.analyze.memory_time_scale = 1.0 / args.speed;
+    if let Some(node) = scheduled {
+        let key = dir.join("sign.key");
+        settings.sidecar = Some(Box::new(move |shared, backups| {
+            tokio::spawn(demo_backups::schedule(
+                node, repository, key, every, shared, backups,
+            ))
+        }));
+    }
     if let Some(addr) = settings.listen {
         let _ = writeln!(
             out,
-            "metrics: http://{addr}/metrics  JSON: http://{addr}/api/nodes  (Ctrl-C stops everything)"
+            "dashboard: http://{addr}/  metrics: http://{addr}/metrics  JSON: http://{addr}/api/nodes  (Ctrl-C stops everything)"
         );
+        if !live.allow_actions && live.auth_token_file.is_none() {
+            let _ = writeln!(
+                out,
+                "add --allow-actions to back up, verify and restore from the dashboard"
+            );
+        }
     }
     let result = watch(config, settings, signalled).await;
     stop_all(children).await;
@@ -151,6 +191,7 @@ fn prepare_dir(dir: &Path) -> Result<(), Failure> {
     // about watching a sync.
     for node in &NODES {
         let _ = std::fs::remove_dir_all(dir.join(node.name));
+        let _ = std::fs::remove_dir_all(nodewarden_backup::freeze_dir_for(&dir.join(node.name)));
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| Failure::runtime(format!("cannot create {}: {e}", dir.display())))?;
@@ -228,8 +269,12 @@ async fn start_sim(node: &DemoNode, dir: &Path, speed: f64) -> Result<(Child, St
 async fn stop_all(children: Vec<Child>) {
     for c in &children {
         if let Some(pid) = c.id() {
-            // SAFETY: kill(2) on our own child has no memory-safety preconditions.
-            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+            // SAFETY: kill(2) on our own child has no memory-safety preconditions. SIGCONT
+            // after: a sim caught in a backup's freeze (SIGSTOP) must act on the SIGTERM.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGTERM);
+                libc::kill(pid as i32, libc::SIGCONT);
+            }
         }
     }
     for mut c in children {

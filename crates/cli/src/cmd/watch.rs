@@ -45,17 +45,26 @@ pub async fn run(args: WatchArgs, config: Option<&Path>) -> CmdResult {
     watch(config, settings, std::future::pending()).await
 }
 
+/// Work started beside the watch once its state and backups exist (the demo's backups).
+pub type Sidecar = Box<
+    dyn FnOnce(std::sync::Arc<Shared>, nodewarden_model::Backups) -> tokio::task::JoinHandle<()>
+        + Send,
+>;
+
 /// Everything the live watch needs beyond the nodes, with flags over config over defaults.
 pub struct Settings {
     pub interval: Duration,
     pub listen: Option<SocketAddr>,
     pub auth_token: Option<String>,
+    /// Backups from the dashboard without a token (loopback only).
+    pub allow_actions: bool,
     pub record: Option<PathBuf>,
     pub run: RunChoice,
     pub analyze: AnalyzeOptions,
     pub duration: Option<Duration>,
     pub log_every: Duration,
     pub json_lines: bool,
+    pub sidecar: Option<Sidecar>,
 }
 
 impl Settings {
@@ -97,6 +106,7 @@ impl Settings {
             interval,
             listen,
             auth_token,
+            allow_actions: a.allow_actions,
             record,
             run: a
                 .run
@@ -110,6 +120,7 @@ impl Settings {
             duration: a.duration,
             log_every: a.log_every,
             json_lines,
+            sidecar: None,
         })
     }
 }
@@ -118,7 +129,7 @@ impl Settings {
 /// `stop` ends it, with the recording flushed.
 pub async fn watch(
     config: Config,
-    s: Settings,
+    mut s: Settings,
     stop: impl std::future::Future<Output = ()>,
 ) -> CmdResult {
     let signalled = crate::shutdown::signal();
@@ -142,6 +153,17 @@ pub async fn watch(
         }
         None => None,
     };
+    let watcher = Watcher::new(
+        &config.nodes,
+        WatchOptions {
+            interval: s.interval,
+            analyze: s.analyze.clone(),
+        },
+    )
+    .with_priors(match (&s.record, &recorder) {
+        (Some(path), Some(r)) => earlier_profiles(path, r.run_name(), &config, &s.analyze),
+        _ => Default::default(),
+    });
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut http = None;
     if let Some(addr) = s.listen {
@@ -163,6 +185,13 @@ pub async fn watch(
                 }),
                 _ => None,
             },
+            actions: crate::cmd::actions::BackupActions::new(
+                &config,
+                shared.clone(),
+                watcher.backups(),
+            )
+            .map(|a| std::sync::Arc::new(a) as std::sync::Arc<dyn nodewarden_serve::Actions>),
+            allow_actions: s.allow_actions,
         };
         http = Some(tokio::spawn(nodewarden_serve::serve(
             listener,
@@ -174,17 +203,6 @@ pub async fn watch(
         )));
     }
     let _ = out.flush();
-    let watcher = Watcher::new(
-        &config.nodes,
-        WatchOptions {
-            interval: s.interval,
-            analyze: s.analyze.clone(),
-        },
-    )
-    .with_priors(match (&s.record, &recorder) {
-        (Some(path), Some(r)) => earlier_profiles(path, r.run_name(), &config, &s.analyze),
-        _ => Default::default(),
-    });
     let follower = config.repository.clone().map(|repo| {
         tokio::spawn(crate::cmd::follow_backups::follow(
             repo,
@@ -192,6 +210,10 @@ pub async fn watch(
             shared.clone(),
         ))
     });
+    let sidecar = s
+        .sidecar
+        .take()
+        .map(|f| f(shared.clone(), watcher.backups()));
     let mut view = LiveView::new(&config.nodes, s.log_every, s.json_lines);
     let evidence = watcher.evidence();
     let remedies = watcher.remedies();
@@ -237,7 +259,7 @@ pub async fn watch(
     })
     .await;
     view.finish();
-    if let Some(f) = follower {
+    for f in [follower, sidecar].into_iter().flatten() {
         f.abort();
     }
     let _ = http_stop_tx.send(());

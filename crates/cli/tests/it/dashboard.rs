@@ -18,12 +18,16 @@ fn dashboard_in_chromium() {
     let token = "test-token-0123456789abcdef";
     let token_file = tmp.path().join("token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
-    // A repository with one snapshot, for the backups page.
-    let repo = repo_with_snapshot(tmp.path(), "znn-a");
-    let repo_s = repo.to_str().unwrap();
+    // An operator's config with a repository of its own: the demo must not touch it.
     let cfg = tmp.path().join("nodewarden.toml");
-    std::fs::write(&cfg, format!("[repository]\nurl = \"{repo_s}\"\n")).unwrap();
+    let theirs = tmp.path().join("theirs");
+    std::fs::write(
+        &cfg,
+        format!("[repository]\nurl = \"{}\"\n", theirs.display()),
+    )
+    .unwrap();
     let dir = tmp.path().join("demo");
+    let restore_dir = tmp.path().join("restored");
     let mut demo = Spawned::start(&[
         "--config",
         cfg.to_str().unwrap(),
@@ -39,7 +43,7 @@ fn dashboard_in_chromium() {
         "--interval",
         "1s",
         "--duration",
-        "170s",
+        "240s",
         "--auth-token-file",
         token_file.to_str().unwrap(),
     ]);
@@ -52,18 +56,24 @@ fn dashboard_in_chromium() {
     std::fs::create_dir_all(&out_dir).unwrap();
     let mut child = Command::new("node")
         .arg(root.join("tests/browser/dashboard.mjs"))
-        .args([&base, token, out_dir.to_str().unwrap()])
+        .args([
+            &base,
+            token,
+            out_dir.to_str().unwrap(),
+            restore_dir.to_str().unwrap(),
+            dir.join("znn-b").to_str().unwrap(),
+        ])
         .env("NODEWARDEN_PLAYWRIGHT", &playwright)
         .env("NODEWARDEN_CHROMIUM", &chromium)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("node");
-    let deadline = std::time::Instant::now() + Duration::from_secs(160);
+    let deadline = std::time::Instant::now() + Duration::from_secs(220);
     while child.try_wait().unwrap().is_none() {
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
-            panic!("the browser checks did not finish within 160 s");
+            panic!("the browser checks did not finish within 220 s");
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -75,9 +85,33 @@ fn dashboard_in_chromium() {
     );
     assert!(out.status.success(), "browser checks failed:\n{log}");
     assert!(log.contains("all dashboard checks passed"), "{log}");
+    // The snapshot "Back up now" made is one `nodewarden snapshots` lists.
+    let made = log
+        .lines()
+        .find_map(|l| l.strip_prefix("snapshot "))
+        .expect("the browser names the snapshot it made")
+        .to_string();
+    let repo = dir.join("backups");
+    let listed = run(&["snapshots", "--repo", repo.to_str().unwrap()]);
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert!(listed.contains(&made), "{made} not in:\n{listed}");
+    assert!(
+        listed.contains("znn-a-h"),
+        "the demo's own backup:\n{listed}"
+    );
+    assert!(
+        !theirs.exists(),
+        "the demo wrote to the configured repository"
+    );
+    assert!(
+        std::fs::read_dir(&restore_dir).unwrap().count() > 0,
+        "the restore from the browser wrote nothing"
+    );
     for shot in [
         "overview.png",
         "overview-stalled.png",
+        "backup-now.png",
+        "overview-peers.png",
         "node.png",
         "node-stalled.png",
         "ab.png",

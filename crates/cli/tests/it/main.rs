@@ -11,6 +11,7 @@ mod check;
 mod compare;
 mod crosscheck;
 mod dashboard;
+mod dashboard_actions;
 mod db;
 mod dialects;
 mod errors;
