@@ -61,7 +61,7 @@ def leveldb(path, mib, churn_pct=None):
     import plyvel
     os.makedirs(path, exist_ok=True)
     db = plyvel.DB(os.path.join(path, "nom"), create_if_missing=True, compression="snappy",
-                   write_buffer_size=4 << 20, max_file_size=2 << 20)
+                   write_buffer_size=2 << 20, max_file_size=2 << 20)
     done = db.get(b"\x00height")
     start = int(done) + 1 if done else 1
     total = int((mib << 20) * (churn_pct / 100 if churn_pct else 1)) // PER_MOMENTUM
@@ -102,11 +102,31 @@ def rocksdb(path, mib, churn_pct=None):
     db.close()
 
 
+def unshare(path):
+    """Gives every non-table file its own inode (copy, rename over): the churn runs on a
+    hard-linked copy of the data set, and an engine or this script may write such a file
+    in place (a log appended to, a config rewritten). Tables are never written in place."""
+    for d, _, files in os.walk(path):
+        for f in files:
+            if not f.endswith((".ldb", ".sst")):
+                p = os.path.join(d, f)
+                with open(p, "rb") as src, open(p + ".unshare", "wb") as dst:
+                    dst.write(src.read())
+                os.rename(p + ".unshare", p)
+
+
 def main():
     what, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    {"leveldb": lambda: leveldb(path, n), "rocksdb": lambda: rocksdb(path, n),
-     "churn-leveldb": lambda: leveldb(path, 0 or 1, None) if False else leveldb(path, _size(path), n),
-     "churn-rocksdb": lambda: rocksdb(path, _size(path), n)}[what]()
+    if what == "leveldb":
+        leveldb(path, n)
+    elif what == "rocksdb":
+        rocksdb(path, n)
+    elif what in ("churn-leveldb", "churn-rocksdb"):
+        size = _size(path)
+        unshare(path)
+        (leveldb if what == "churn-leveldb" else rocksdb)(path, size, n)
+    else:
+        sys.exit(f"unknown command {what}")
 
 
 def _size(path):

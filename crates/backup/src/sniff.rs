@@ -5,7 +5,7 @@
 //! locates the index and metaindex blocks, and RocksDB's properties block names the
 //! compressor. A table whose blocks zstd/zlib already compressed gains nothing from
 //! another pass; one whose blocks snappy/LZ4 compressed (byte-oriented, no entropy coding)
-//! still shrinks under zstd's cheapest level. Everything else gets a trial compression of a
+//! still shrinks under a cheap zstd level. Everything else gets a trial compression of a
 //! sample (`pack::encode_blob`). The parse reads a few hundred bytes at the table's end,
 //! trusts nothing it reads (every offset is checked against the file), and answers
 //! `Unknown` rather than fail: the answer only picks how a chunk is stored, never what.
@@ -24,7 +24,7 @@ pub enum Hint {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
-    /// Snappy, LZ4, LZ4HC: repeats only, no entropy coding; zstd level 1 still gains.
+    /// Snappy, LZ4, LZ4HC: repeats only, no entropy coding; a cheap zstd level still gains.
     Lz,
     /// zstd, zlib, bzip2, xpress: entropy-coded already; stored raw without a trial.
     Entropy,
