@@ -58,6 +58,15 @@ for line in open(sets_file):
             cells.append(f"{r:.3f}{mark}")
         print(f"| {t} | " + " | ".join(cells) + " |")
     print()
+    # Wall time on a shared machine swings with everyone's disk and CPU; CPU seconds do not.
+    print("| CPU seconds, other ÷ nodewarden | first | incremental | restore |")
+    print("|---|---:|---:|---:|")
+    for t in tools:
+        if not t.startswith("nodewarden"):
+            print(f"| {t} | " + " | ".join(
+                f"{med(s, t, w, 2) / med(s, 'nodewarden', w, 2):.2f}"
+                for w in ("first", "incr", "restore")) + " |")
+    print()
 
 if rows.get(("prune", "nodewarden", "both")):
     print(f"### forget --keep-last 10 and prune, {snapshots} snapshots\n")
