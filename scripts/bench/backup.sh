@@ -153,43 +153,59 @@ for i in $(seq 33 $((32 + SNAPSHOTS))); do
 done
 note prune nodewarden before "$(du -sb "$p/nw" | cut -f1)"
 note prune restic before "$(du -sb "$p/restic" | cut -f1)"
-t prune nodewarden open "$NW" snapshots --repo "$p/nw"
-t prune restic open restic -q -r "$p/restic" snapshots
-cp -a "$p/nw" "$p/nw2"; cp -a "$p/restic" "$p/restic2"
-t prune nodewarden forget "$NW" forget --keep-last 10 --repo "$p/nw"
-t prune nodewarden prune "$NW" prune --repo "$p/nw"
-t prune restic forget restic -q -r "$p/restic" forget --keep-last 10
-t prune restic prune restic -q -r "$p/restic" prune
-t prune nodewarden both "$NW" forget --keep-last 10 --prune --repo "$p/nw2"
-t prune restic both restic -q -r "$p/restic2" forget --keep-last 10 --prune
-note prune nodewarden after "$(du -sb "$p/nw" | cut -f1)"
-note prune restic after "$(du -sb "$p/restic" | cut -f1)"
+mv "$p/nw" "$p/nw0"; mv "$p/restic" "$p/restic0"
+# fresh TOOL: a fresh copy of TOOL's repository with the SNAPSHOTS snapshots.
+fresh() { rm -rf "${p:?}/$1"; cp -a "$p/${1}0" "$p/$1"; sync; }
+for run in $(seq "$RUNS"); do
+  for tool in $(rotate "$run" nodewarden restic); do
+    case $tool in
+      nodewarden)
+        fresh nw
+        t prune nodewarden open "$NW" snapshots --repo "$p/nw"
+        t prune nodewarden forget "$NW" forget --keep-last 10 --repo "$p/nw"
+        t prune nodewarden prune "$NW" prune --repo "$p/nw"
+        note prune nodewarden after "$(du -sb "$p/nw" | cut -f1)"
+        fresh nw
+        t prune nodewarden both "$NW" forget --keep-last 10 --prune --repo "$p/nw" ;;
+      restic)
+        fresh restic
+        t prune restic open restic -q -r "$p/restic" snapshots
+        t prune restic forget restic -q -r "$p/restic" forget --keep-last 10
+        t prune restic prune restic -q -r "$p/restic" prune
+        note prune restic after "$(du -sb "$p/restic" | cut -f1)"
+        fresh restic
+        t prune restic both restic -q -r "$p/restic" forget --keep-last 10 --prune ;;
+    esac
+  done
+done
 
 # ---- downtime: freeze (no-op stop/start; a sim answers the RPC) against `cp -a`, on the
 # first data set.
 first_set=$(echo $SETS | cut -d' ' -f1)
-port=$((47000 + RANDOM % 1000))
-"$NW" sim --kind zenon --listen "127.0.0.1:$port" --data-dir "$work/run/sim" >/dev/null &
-sim_pid=$!
-sleep 2
-rm -rf "$work/run/data"; cp -al "$data/$first_set/0" "$work/run/data"
-cat > "$work/run/nodewarden.toml" <<TOML
-[[node]]
-name = "bench"
-kind = "zenon"
-rpc = "http://127.0.0.1:$port"
-data_dir = "$work/run/data"
-service = { stop = "true", start = "true" }
-[repository]
-url = "$work/run/repo-freeze"
+if [ -n "$first_set" ]; then
+  port=$((47000 + RANDOM % 1000))
+  "$NW" sim --kind zenon --listen "127.0.0.1:$port" --data-dir "$work/run/sim" >/dev/null &
+  sim_pid=$!
+  sleep 2
+  rm -rf "$work/run/data"; cp -al "$data/$first_set/0" "$work/run/data"
+  cat > "$work/run/nodewarden.toml" <<TOML
+  [[node]]
+  name = "bench"
+  kind = "zenon"
+  rpc = "http://127.0.0.1:$port"
+  data_dir = "$work/run/data"
+  service = { stop = "true", start = "true" }
+  [repository]
+  url = "$work/run/repo-freeze"
 TOML
-"$NW" init --repo "$work/run/repo-freeze" >/dev/null
-for run in $(seq "$RUNS"); do
-  ms=$("$NW" --config "$work/run/nodewarden.toml" backup --node bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["downtime_ms"])')
-  note down freeze s "$(python3 -c "print($ms/1000)")"
-  rm -rf "$work/copy"; sync
-  s=$(date +%s.%N); cp -a "$work/run/data" "$work/copy"; e=$(date +%s.%N)
-  note down copy s "$(python3 -c "print($e-$s)")"
-done
+  "$NW" init --repo "$work/run/repo-freeze" >/dev/null
+  for run in $(seq "$RUNS"); do
+    ms=$("$NW" --config "$work/run/nodewarden.toml" backup --node bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["downtime_ms"])')
+    note down freeze s "$(python3 -c "print($ms/1000)")"
+    rm -rf "$work/copy"; sync
+    s=$(date +%s.%N); cp -a "$work/run/data" "$work/copy"; e=$(date +%s.%N)
+    note down copy s "$(python3 -c "print($e-$s)")"
+  done
+fi
 
 python3 scripts/bench/backup_report.py "$work/results" "$work/sets" "$SIZE_MIB" "$RUNS" "$CHURN_PCT" "$SNAPSHOTS" "$TOOLS"
