@@ -65,3 +65,48 @@ chain_data() {
     gen "$1" $(($2 << 20)) 7
   fi
 }
+
+# ---- data written by the real engines (scripts/lib/enginedata.py; needs install_python_tools)
+# engine_data DIR KIND MIB: a go-zenon-like LevelDB (KIND=leveldb, snappy tables) or a
+# Besu-like RocksDB (KIND=rocksdb, LZ4 tables), once; reused on later runs.
+engine_data() {
+  if [ ! -f "$1/.complete" ]; then
+    nw_log "writing a $3 MiB $2 data dir in $1 through the engine"
+    rm -rf "$1"
+    "$NODEWARDEN_PYTHON" "$NW_ROOT/scripts/lib/enginedata.py" "$2" "$1" "$3"
+    touch "$1/.complete"
+  fi
+}
+
+# engine_churn DIR KIND PCT: PCT % more blocks written through the engine (its compactions
+# rewrite and delete tables as a syncing node's do).
+engine_churn() {
+  "$NODEWARDEN_PYTHON" "$NW_ROOT/scripts/lib/enginedata.py" "churn-$2" "$1" "$3"
+}
+
+# link_sync FROM TO: makes TO the same tree as FROM by hard links, keeping every file of TO
+# that already is FROM's inode (untouched tables keep their inode, as on a real node).
+link_sync() {
+  python3 - "$1" "$2" <<'PY'
+import os, sys
+src, dst = sys.argv[1], sys.argv[2]
+want = set()
+for d, dirs, files in os.walk(src):
+    rel = os.path.relpath(d, src)
+    os.makedirs(os.path.join(dst, rel), exist_ok=True)
+    for f in files:
+        r = os.path.normpath(os.path.join(rel, f))
+        want.add(r)
+        s, t = os.path.join(src, r), os.path.join(dst, r)
+        if os.path.lexists(t):
+            if os.lstat(t).st_ino == os.lstat(s).st_ino:
+                continue
+            os.remove(t)
+        os.link(s, t)
+for d, dirs, files in os.walk(dst, topdown=False):
+    for f in files:
+        r = os.path.normpath(os.path.relpath(os.path.join(d, f), dst))
+        if r not in want:
+            os.remove(os.path.join(d, f))
+PY
+}

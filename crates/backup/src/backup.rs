@@ -14,7 +14,7 @@ use ed25519_dalek::SigningKey;
 use crate::error::{BackupError, Result};
 use crate::format::*;
 use crate::lock::Lock;
-use crate::pack::{Ingest, packer};
+use crate::pack::{Ingest, Level, packer};
 use crate::progress::Progress;
 use crate::repo::Repository;
 use crate::snapshots::{self, display_name};
@@ -114,7 +114,7 @@ pub fn backup(
         claimed: Mutex::new(Default::default()),
         tx,
         progress,
-        level: opts.zstd_level.unwrap_or(3),
+        level: Level::new(opts.zstd_level),
     };
     let next = AtomicUsize::new(0);
     type Read = Option<(Vec<String>, u64)>;
@@ -130,11 +130,12 @@ pub fn backup(
                     let Some(&i) = jobs.get(j) else { return Ok(()) };
                     let path = src.root.join(&entries[i].path);
                     let chunks = match File::open(&path) {
-                        Ok(f) => Some(ingest.read(
-                            f,
-                            Some(entries[i].size),
-                            &path.display().to_string(),
-                        )?),
+                        Ok(f) => {
+                            let size = entries[i].size;
+                            let hint = crate::sniff::table(&crate::sniff::SizedFile(&f, size));
+                            let what = path.display().to_string();
+                            Some(ingest.read(f, Some(size), hint, &what)?)
+                        }
                         // Gone since the walk (a live dir compacting): leave it out.
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                         Err(e) => return Err(BackupError::io(&path, e)),

@@ -24,6 +24,7 @@ mod restore;
 mod resume;
 mod service;
 mod snapshots;
+mod sniff;
 mod verify;
 mod walk;
 mod window;

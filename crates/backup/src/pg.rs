@@ -55,7 +55,12 @@ pub fn dump(url: &str, ingest: &Ingest<'_>) -> Result<PgDump> {
         inner: child.stdout.take().expect("piped"),
         n: 0,
     };
-    let chunks = ingest.read(&mut out, None, &format!("pg_dump {shown}"));
+    let chunks = ingest.read(
+        &mut out,
+        None,
+        crate::sniff::Hint::Unknown,
+        &format!("pg_dump {shown}"),
+    );
     let output = child
         .wait_with_output()
         .map_err(|e| BackupError::Process(format!("pg_dump for {shown}: {e}")))?;

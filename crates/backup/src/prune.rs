@@ -48,9 +48,12 @@ pub fn forget(
         all.iter().map(|s| (s.id.clone(), s.time)).collect();
     let decisions = apply(policy, &list);
     if !dry_run {
-        for d in decisions.iter().filter(|d| !d.keep) {
-            repo.delete(&format!("snapshots/{}", d.id))?;
-        }
+        let gone: Vec<String> = decisions
+            .iter()
+            .filter(|d| !d.keep)
+            .map(|d| format!("snapshots/{}", d.id))
+            .collect();
+        repo.delete_many(&gone)?;
     }
     Ok(decisions)
 }
@@ -195,25 +198,28 @@ pub fn prune(repo: &Repository, progress: &dyn Progress) -> Result<PruneReport> 
         return Ok(report);
     }
     let new_key = format!("index/{}", repo.save("index", &new_index)?);
-    for f in &index.files {
-        if *f != new_key {
-            repo.delete(f)?;
-        }
-    }
+    // The old index files go (durably) before any pack they name.
+    let old: Vec<String> = index
+        .files
+        .iter()
+        .filter(|f| **f != new_key)
+        .cloned()
+        .collect();
+    repo.delete_many(&old)?;
     let rewritten: HashSet<&str> = new_index.packs.iter().map(|p| p.id.as_str()).collect();
+    let mut packs = Vec::new();
     for &i in &obsolete {
         if rewritten.contains(index.packs[i].as_str()) {
             // A repack that came out byte-identical (same id): it is the new copy.
             continue;
         }
         report.bytes_freed += index.pack_sizes[i];
-        repo.delete(&pack_key(&index.packs[i]))?;
-        report.packs_deleted += 1;
+        packs.push(pack_key(&index.packs[i]));
     }
-    for key in orphans {
-        // Left by a backup that died before writing its index: nothing can reference it.
-        repo.delete(&key)?;
-        report.packs_deleted += 1;
-    }
+    // Orphans: left by a backup that died before writing its index; nothing can
+    // reference them.
+    packs.extend(orphans);
+    repo.delete_many(&packs)?;
+    report.packs_deleted += packs.len();
     Ok(report)
 }

@@ -264,6 +264,11 @@ impl Repository {
         Ok(self.block_on(self.store.delete(key))?)
     }
 
+    /// Every key deleted (durably) when this returns; the store may delete them at once.
+    pub fn delete_many(&self, keys: &[String]) -> Result<()> {
+        Ok(self.block_on(self.store.delete_many(keys))?)
+    }
+
     /// JSON → zstd → seal (in v2 bound to `<folder>/<id>`); the object's id is the
     /// BLAKE3 of the JSON.
     pub fn encode<T: Serialize>(&self, folder: &str, value: &T) -> (String, Vec<u8>) {

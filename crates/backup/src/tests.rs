@@ -2,6 +2,7 @@
 mod attack_config;
 mod attack_objects;
 mod attack_restore;
+mod compress;
 mod fuzz;
 mod fuzz_restore;
 mod harness;

@@ -91,6 +91,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, StoreResult<Vec<ObjectMeta>>>;
     /// Deleting an absent object is not an error (S3 semantics).
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, StoreResult<()>>;
+    /// Deletes every key, `parallelism()` at a time; every delete is durable once this
+    /// returns (so callers order phases: index files gone before the packs they name).
+    fn delete_many<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, StoreResult<()>> {
+        use futures::{StreamExt, TryStreamExt};
+        let n = self.parallelism().max(1);
+        let deletes: Vec<_> = keys.iter().map(|k| self.delete(k)).collect();
+        Box::pin(async move {
+            futures::stream::iter(deletes)
+                .buffer_unordered(n)
+                .try_collect::<()>()
+                .await
+        })
+    }
 }
 
 /// `file:///path` or a plain path → a local store; `s3://bucket/prefix` → S3 with `remote`'s

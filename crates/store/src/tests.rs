@@ -107,3 +107,31 @@ async fn stale_temp_files_are_removed_fresh_ones_kept() {
     assert!(tmp.join("writing").exists(), "a live writer's file stays");
     assert_eq!(&s.get("a").await.unwrap()[..], b"x");
 }
+
+#[tokio::test]
+async fn delete_many_removes_across_folders_and_ignores_absent_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = LocalStore::new(dir.path());
+    let keys: Vec<String> = ["packs/ab/ab01", "packs/cd/cd02", "snapshots/1", "snapshots/2"]
+        .map(String::from)
+        .to_vec();
+    for k in &keys {
+        s.put(k, Bytes::from_static(b"x")).await.unwrap();
+    }
+    s.put("snapshots/3", Bytes::from_static(b"kept"))
+        .await
+        .unwrap();
+    let mut with_absent = keys.clone();
+    with_absent.push("packs/ef/never".into());
+    s.delete_many(&with_absent).await.unwrap();
+    let left: Vec<String> = s
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.key)
+        .collect();
+    assert_eq!(left, ["snapshots/3"]);
+    // A key outside the root is refused, as for one delete.
+    assert!(s.delete_many(&["../x".to_string()]).await.is_err());
+}

@@ -267,7 +267,13 @@ fn a_blob_opens_only_under_its_own_id() {
     let repo = f.init(Some(Secret::KeyFile(vec![9; 32])));
     let data = b"some chunk".to_vec();
     let id = repo.keys.chunk_id(&data);
-    let blob = crate::pack::encode_blob(&repo, id, &data, 3);
+    let blob = crate::pack::encode_blob(
+        &repo,
+        id,
+        &data,
+        crate::pack::Level::new(None),
+        crate::sniff::Hint::Unknown,
+    );
     assert_eq!(repo.open_blob(&id, &blob.sealed, "p").unwrap(), data);
     let mut other = id;
     other[0] ^= 1;
