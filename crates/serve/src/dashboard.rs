@@ -86,12 +86,7 @@ type Failed = (StatusCode, String);
 
 /// Streams a node's recorded samples (the newest `last` seconds only, when given) through
 /// one [`RunPass`]: nothing holds the run, however long it is.
-fn pass(
-    h: &History,
-    node: &str,
-    last: Option<u64>,
-    mut pass: RunPass,
-) -> Result<RunResult, Failed> {
+fn pass(h: &History, node: &str, last: Option<u64>, pass: RunPass) -> Result<RunResult, Failed> {
     let unavailable =
         |e: nodewarden_record::RecordError| (StatusCode::SERVICE_UNAVAILABLE, e.to_string());
     let recording = Recording::open(&h.path).map_err(unavailable)?;
@@ -109,6 +104,9 @@ fn pass(
         Some(secs) => newest.saturating_sub((secs as i64).saturating_mul(1000)),
         None => i64::MIN,
     };
+    // The watchdog's restarts: bands on the height chart, as in the report.
+    let restarts = recording.remedies(run.id, Some(node)).unwrap_or_default();
+    let mut pass = pass.with_restarts(restarts);
     recording
         .for_each_sample_from(run.id, Some(node), from, |s| pass.push(&s))
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
@@ -200,6 +198,8 @@ async fn section(
         {
             let evidence = rec.forensics(run.id, Some(&name)).unwrap_or_default();
             html.push_str(&nodewarden_report::forensics_html(&evidence));
+            let restarts = rec.remedies(run.id, Some(&name)).unwrap_or_default();
+            html.push_str(&nodewarden_report::remedies_html(&restarts));
         }
         Ok(typed(html, "text/html; charset=utf-8"))
     })

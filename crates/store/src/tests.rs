@@ -112,9 +112,14 @@ async fn stale_temp_files_are_removed_fresh_ones_kept() {
 async fn delete_many_removes_across_folders_and_ignores_absent_keys() {
     let dir = tempfile::tempdir().unwrap();
     let s = LocalStore::new(dir.path());
-    let keys: Vec<String> = ["packs/ab/ab01", "packs/cd/cd02", "snapshots/1", "snapshots/2"]
-        .map(String::from)
-        .to_vec();
+    let keys: Vec<String> = [
+        "packs/ab/ab01",
+        "packs/cd/cd02",
+        "snapshots/1",
+        "snapshots/2",
+    ]
+    .map(String::from)
+    .to_vec();
     for k in &keys {
         s.put(k, Bytes::from_static(b"x")).await.unwrap();
     }

@@ -39,7 +39,7 @@ fn watch(
     db: &std::path::Path,
     secs: u64,
     reason: &str,
-) -> (Vec<nodewarden_model::RemedyEvent>, Vec<String>, f64) {
+) -> (Vec<nodewarden_model::RemedyEvent>, Vec<String>, f64, usize) {
     let mut w = Spawned::start(&[
         "--config",
         node.config.to_str().unwrap(),
@@ -62,11 +62,19 @@ fn watch(
         &format!("reason=\"{reason}\""),
     )
     .unwrap_or(-1.0);
+    // The dashboard's node page lists the restarts the recording holds so far.
+    let (_, page) = http_get(&format!("{base}/api/nodes/znn/section"));
+    let listed = page.matches("<td>znn</td>").count();
     let (status, lines) = w.finish(Duration::from_secs(30));
     assert!(status.success(), "{lines:?}");
     let rec = Recording::open(db).unwrap();
     let run = rec.resolve("latest").unwrap();
-    (rec.remedies(run.id, Some("znn")).unwrap(), lines, counted)
+    (
+        rec.remedies(run.id, Some("znn")).unwrap(),
+        lines,
+        counted,
+        listed,
+    )
 }
 
 #[test]
@@ -75,7 +83,7 @@ fn a_stalled_node_is_restarted_after_after_at_most_max_times_and_each_restart_is
     let node = remedy_node(tmp.path(), false);
     let first = pid(tmp.path());
     let db = tmp.path().join("rec.db");
-    let (events, lines, counted) = watch(&node, &db, 26, "stalled");
+    let (events, lines, counted, listed) = watch(&node, &db, 26, "stalled");
     let restarts: Vec<_> = events.iter().filter(|e| e.action == "restart").collect();
     assert_eq!(
         restarts.len(),
@@ -83,6 +91,7 @@ fn a_stalled_node_is_restarted_after_after_at_most_max_times_and_each_restart_is
         "max = 2 per hour: {events:#?}\n{lines:?}"
     );
     assert_eq!(counted, 2.0, "nodewarden_remedy_restarts_total");
+    assert!(listed >= 1, "the node page lists the watchdog's restarts");
     assert_ne!(pid(tmp.path()), first, "the sim was restarted");
     for e in &restarts {
         assert_eq!(e.reason, "stalled");
@@ -123,7 +132,7 @@ fn in_dry_run_the_watchdog_only_reports() {
     let node = remedy_node(tmp.path(), true);
     let first = pid(tmp.path());
     let db = tmp.path().join("rec.db");
-    let (events, lines, counted) = watch(&node, &db, 16, "stalled");
+    let (events, lines, counted, _) = watch(&node, &db, 16, "stalled");
     assert_eq!(pid(tmp.path()), first, "never restarted");
     assert!(!events.is_empty(), "{lines:?}");
     assert!(
@@ -145,7 +154,7 @@ fn a_node_without_peers_is_restarted_for_that_once_with_max_1() {
         "no_peers_after = \"2s\"\nmax = 1\nbackoff = \"1s\"\n",
     );
     let db = tmp.path().join("rec.db");
-    let (events, lines, counted) = watch(&node, &db, 14, "no_peers");
+    let (events, lines, counted, _) = watch(&node, &db, 14, "no_peers");
     assert_eq!(events.len(), 1, "{events:#?}\n{lines:?}");
     assert_eq!(
         (events[0].reason.as_str(), events[0].ok),
