@@ -75,7 +75,7 @@ fn describe(r: &DrillResult, earlier: &[DrillResult]) -> String {
             l.node,
             l.snapshot,
             l.snapshot_height.map_or("?".into(), |h| h.to_string()),
-            human_bytes(l.bytes),
+            nodewarden_report::bytes(l.bytes),
             l.files
         ));
         for p in &l.phases {
@@ -126,12 +126,4 @@ fn describe(r: &DrillResult, earlier: &[DrillResult]) -> String {
         s.push_str(&format!("earlier recoveries: {}\n", past.join(", ")));
     }
     s
-}
-
-fn human_bytes(b: u64) -> String {
-    match b {
-        b if b >= 1 << 30 => format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b => format!("{b} B"),
-    }
 }

@@ -9,7 +9,7 @@ use nodewarden_backup::{
 };
 use nodewarden_config::NodeConfig;
 use nodewarden_rpc::crosscheck::{Options as CrossOptions, crosscheck};
-use nodewarden_rpc::{ChainClient, Kind, KindSpec, default_max_head_age};
+use nodewarden_rpc::{ChainClient, default_max_head_age};
 
 use super::{DrillPlan, DrillResult, Leg, Phase};
 
@@ -224,11 +224,8 @@ async fn catch_up(
     reference: Option<&dyn ChainClient>,
 ) -> Result<(u64, Option<u64>), String> {
     let deadline = Instant::now() + plan.timeout;
-    let kind = match plan.node.kind {
-        KindSpec::Known(k) => k,
-        KindSpec::Auto => Kind::Zenon,
-    };
-    let max_age = default_max_head_age(kind);
+    // The client knows its dialect, detected when the config said `auto`.
+    let max_age = default_max_head_age(node.kind());
     loop {
         let status = node.status().await;
         let theirs = match reference {
