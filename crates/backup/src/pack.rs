@@ -146,7 +146,8 @@ impl Ingest<'_> {
         Ok(hex(&id))
     }
 
-    /// Small inputs are one chunk; large ones go through FastCDC. Returns the chunk ids and
+    /// Small inputs are one chunk; large tables are cut in fixed pieces and anything else
+    /// large goes through FastCDC. Returns the chunk ids and
     /// the bytes actually read (a live file may have grown or shrunk since it was listed).
     pub fn read(
         &self,
@@ -168,6 +169,25 @@ impl Ingest<'_> {
         }
         let mut out = Vec::new();
         let mut total = 0u64;
+        if matches!(hint, Hint::Engine(_) | Hint::Plain) {
+            // A table is immutable once written and a compaction writes new content, never
+            // shifted old content: content-defined cuts find nothing to share that fixed
+            // ones miss (a copy of the table still yields the same chunks), and cost a gear
+            // hash over every byte (6 % of a first backup's CPU on RocksDB tables).
+            let mut buf = vec![0u8; p.max as usize];
+            loop {
+                let n = read_full(&mut r, &mut buf).map_err(|e| BackupError::io(what, e))?;
+                if n == 0 {
+                    break;
+                }
+                total += n as u64;
+                out.push(self.chunk(&buf[..n], hint)?);
+                if n < buf.len() {
+                    break;
+                }
+            }
+            return Ok((out, total));
+        }
         for c in fastcdc::v2020::StreamCDC::new(r, p.min, p.avg, p.max) {
             let c = c.map_err(|e| match e {
                 fastcdc::v2020::Error::IoError(e) => BackupError::io(what, e),
@@ -178,6 +198,20 @@ impl Ingest<'_> {
         }
         Ok((out, total))
     }
+}
+
+/// Fills `buf` as far as the reader goes; the count is short only at its end.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// What the packer stored: every pack it indexed, and their bytes.

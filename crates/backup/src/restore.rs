@@ -1,5 +1,5 @@
 //! `restore`: write the snapshot into a staging dir next to the target (every chunk checked
-//! against its id, every file fsync'd), then swap it in with renames, keeping the old dir
+//! against its id, everything made durable), then swap it in with renames, keeping the old dir
 //! aside until the node has started fine.
 //!
 //! The data comes pack by pack (`plan`: every chunk the snapshot needs, grouped by pack;
@@ -258,10 +258,12 @@ impl Stage<'_> {
             Some(r) => r,
             None => {
                 // A journal line claims that data is durable, the files' names included.
-                for p in &dirs {
-                    sync_file(&root.open_dir(p)?, &staging.join(p))?;
-                }
-                sync_file(&root.root_file()?, staging)?;
+                root.sync_all_below(
+                    &mut paths
+                        .iter()
+                        .map(PathBuf::as_path)
+                        .chain(dirs.iter().copied()),
+                )?;
                 let j = Journal::create(self.journal, snapshot_id)?;
                 sync_parent(self.journal)?;
                 (j, Default::default())
@@ -296,6 +298,7 @@ impl Stage<'_> {
             root: &root,
             paths: &paths,
             progress: self.progress,
+            direct: std::sync::atomic::AtomicBool::new(true),
         };
         // A remote store wants as many requests in flight as it has connections, whatever
         // the CPU count.
@@ -332,7 +335,7 @@ impl Stage<'_> {
             set_meta(&f, e, keep)
                 .map_err(|err| BackupError::io(self.staging.join(&e.path), err))?;
         }
-        sync_file(&root.root_file()?, self.staging)
+        root.sync_all_below(&mut paths.iter().map(PathBuf::as_path))
     }
 }
 
@@ -343,10 +346,6 @@ fn remove_file_if_present(p: &Path) -> Result<()> {
     }
 }
 
-fn sync_file(f: &File, p: &Path) -> Result<()> {
-    f.sync_all().map_err(|e| BackupError::io(p, e))
-}
-
 fn mtime_of(e: &Entry) -> std::time::SystemTime {
     if e.mtime_ns >= 0 {
         UNIX_EPOCH + Duration::from_nanos(e.mtime_ns as u64)
@@ -355,8 +354,8 @@ fn mtime_of(e: &Entry) -> std::time::SystemTime {
     }
 }
 
-/// Mode (without setuid/setgid/sticky unless `keep_setid`), mtime, fsync — on the open
-/// file, never through its path.
+/// Mode (without setuid/setgid/sticky unless `keep_setid`) and mtime, on the open file,
+/// never through its path; made durable by the caller.
 fn set_meta(f: &File, e: &Entry, keep_setid: bool) -> std::io::Result<()> {
     let mode = if keep_setid {
         e.mode & 0o7777
@@ -364,8 +363,7 @@ fn set_meta(f: &File, e: &Entry, keep_setid: bool) -> std::io::Result<()> {
         e.mode & 0o777
     };
     f.set_permissions(fs::Permissions::from_mode(mode))?;
-    f.set_times(FileTimes::new().set_modified(mtime_of(e)))?;
-    f.sync_all()
+    f.set_times(FileTimes::new().set_modified(mtime_of(e)))
 }
 
 /// target → aside, staging → target; with a service, stop before and start after, and roll

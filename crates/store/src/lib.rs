@@ -2,6 +2,7 @@
 //! (an object is either absent or complete, never partial) and never overwritten in part.
 //! Two backends: a local directory and S3 (through `object_store`, see `s3.rs` for why).
 mod creds;
+pub mod direct;
 mod limit;
 mod local;
 mod options;

@@ -142,13 +142,52 @@ impl Root {
         Ok(File::from(fd))
     }
 
+    /// Makes everything written below the root durable, data and metadata, with one
+    /// `syncfs(2)` of its filesystem instead of an fsync per file: on a restore of hundreds
+    /// of files (a LevelDB dir) the per-file journal commits took two seconds of a
+    /// three-second restore. It also flushes whatever else is dirty on that filesystem,
+    /// which only costs time. Errors are reported since Linux 5.8; `files` is the per-file
+    /// fallback where syncfs does not exist.
+    pub fn sync_all_below(&self, files: &mut dyn Iterator<Item = &Path>) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = files;
+            // SAFETY: the fd is owned by `self` and open for the whole call.
+            if unsafe { libc::syncfs(self.fd.as_raw_fd()) } != 0 {
+                return Err(self.err(Path::new(""), io::Error::last_os_error()));
+            }
+            Ok(())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            for p in files {
+                self.open_file(p, false)?
+                    .sync_all()
+                    .map_err(|e| self.err(p, e))?;
+            }
+            self.root_file()?
+                .sync_all()
+                .map_err(|e| self.err(Path::new(""), e))
+        }
+    }
+
     /// Opens a regular file below the root for writing (created 0600 with `create`); a
     /// symlink in its place is an error, never followed.
     pub fn open_file(&self, rel: &Path, create: bool) -> Result<File> {
+        self.open_with(rel, create, 0).map_err(|e| self.err(rel, e))
+    }
+
+    /// An existing file below the root, opened for O_DIRECT writes (`None` where the
+    /// filesystem refuses: the caller writes buffered).
+    pub fn open_file_direct(&self, rel: &Path) -> Option<File> {
+        self.open_with(rel, false, libc::O_DIRECT).ok()
+    }
+
+    fn open_with(&self, rel: &Path, create: bool, extra: libc::c_int) -> io::Result<File> {
         let go = || -> io::Result<File> {
             let (dir, name) = self.parent(rel, create)?;
             let at = self.raw(&dir);
-            let flags = libc::O_WRONLY | if create { libc::O_CREAT } else { 0 };
+            let flags = libc::O_WRONLY | extra | if create { libc::O_CREAT } else { 0 };
             let fd = match openat(at, name, flags, 0o600) {
                 Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
                     writable(at, name, false)?;
@@ -158,7 +197,7 @@ impl Root {
             };
             Ok(File::from(fd))
         };
-        go().map_err(|e| self.err(rel, e))
+        go()
     }
 
     /// Creates a symlink exactly as stored (bytes), replacing a non-directory in its place.

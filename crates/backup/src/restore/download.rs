@@ -20,8 +20,8 @@ use crate::format::*;
 use crate::progress::Progress;
 use crate::repo::{Index, Repository};
 
-/// Packs per journal append. Each append first fsyncs every file written since the last
-/// one, so this trades fsync calls against how much a crash costs to download again.
+/// Packs per journal append. Each append first makes every file written since the last
+/// one durable, so this trades syncs against how much a crash costs to download again.
 const BATCH: usize = 8;
 /// ... or after this long, so that on a slow link a kill costs seconds of download, not
 /// eight packs' worth.
@@ -108,6 +108,8 @@ pub(super) struct Fetch<'a> {
     pub root: &'a Root,
     pub paths: &'a [PathBuf],
     pub progress: &'a dyn Progress,
+    /// Whether chunks still go around the page cache (`write_direct`).
+    pub direct: AtomicBool,
 }
 
 /// Written before the download starts but not yet durable or journaled (`--delta`).
@@ -191,7 +193,7 @@ impl Fetch<'_> {
             .collect();
         // Only the last file stays open: a pack holds a big file's chunks in a row, and
         // hundreds of workers must stay within the descriptor limit.
-        let mut open: Option<(u32, File)> = None;
+        let mut open: Option<(u32, File, Option<File>)> = None;
         let mut touched = Vec::new();
         let mut buf = Vec::new();
         let blobs = plan.blobs.iter().map(|b| (b.id, b.loc)).collect();
@@ -218,14 +220,16 @@ impl Fetch<'_> {
                 }
                 for d in dests {
                     let path = &self.paths[d.file as usize];
-                    let f = match &mut open {
-                        Some((no, f)) if *no == d.file => f,
+                    let (f, direct) = match &mut open {
+                        Some(o) if o.0 == d.file => (&o.1, &mut o.2),
                         _ => {
                             let f = self.root.open_file(path, false)?;
-                            &mut open.insert((d.file, f)).1
+                            let o = open.insert((d.file, f, None));
+                            (&o.1, &mut o.2)
                         }
                     };
-                    f.write_all_at(data, d.offset)
+                    let done = self.write_direct(path, direct, data, d.offset)?;
+                    f.write_all_at(&data[done..], d.offset + done as u64)
                         .map_err(|e| BackupError::io(path, e))?;
                     self.progress.advance(data.len() as u64);
                     touched.push(d.file);
@@ -236,6 +240,43 @@ impl Fetch<'_> {
         touched.sort_unstable();
         touched.dedup();
         Ok(touched)
+    }
+
+    /// Writes what it can of a chunk around the page cache and returns how many bytes that
+    /// was: whole blocks from a block-aligned offset (every chunk of a table cut in fixed
+    /// pieces, and every single-chunk file). Buffered writes would copy each byte into
+    /// fresh page-cache pages and write it back on the next sync; on a small VPS that is
+    /// most of a restore's CPU (docs/BENCHMARKS.md). The rest goes through the buffered
+    /// descriptor; a filesystem that refuses O_DIRECT turns it off for the restore.
+    fn write_direct(
+        &self,
+        path: &Path,
+        fd: &mut Option<File>,
+        data: &[u8],
+        offset: u64,
+    ) -> Result<usize> {
+        use nodewarden_store::direct;
+        if data.len() < direct::DIRECT_MIN
+            || !direct::aligned(offset)
+            || !self.direct.load(Ordering::Relaxed)
+        {
+            return Ok(0);
+        }
+        if fd.is_none() {
+            *fd = self.root.open_file_direct(path);
+        }
+        let Some(f) = fd else {
+            self.direct.store(false, Ordering::Relaxed);
+            return Ok(0);
+        };
+        match direct::write_blocks_at(f, data, offset) {
+            Ok(n) => Ok(n),
+            Err(e) if direct::refused(&e) => {
+                self.direct.store(false, Ordering::Relaxed);
+                Ok(0)
+            }
+            Err(e) => Err(BackupError::io(path, e)),
+        }
     }
 
     fn journal(
@@ -282,13 +323,8 @@ impl Fetch<'_> {
         if done.is_empty() {
             return Ok(());
         }
-        for &f in dirty.iter() {
-            let path = &self.paths[f as usize];
-            self.root
-                .open_file(path, false)?
-                .sync_data()
-                .map_err(|e| BackupError::io(path, e))?;
-        }
+        self.root
+            .sync_all_below(&mut dirty.iter().map(|&f| self.paths[f as usize].as_path()))?;
         dirty.clear();
         let mut text = String::new();
         for &slot in done.iter() {

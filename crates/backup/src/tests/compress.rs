@@ -74,3 +74,78 @@ fn engine_tables_back_up_and_restore_bit_exact() {
     }
     assert!(sst > 0, "no RocksDB table in the snapshot");
 }
+
+/// The chunk sizes `Ingest::read` cuts `data` into under `hint`.
+fn cuts(repo: &crate::Repository, data: &[u8], hint: Hint) -> Vec<u64> {
+    let index = crate::repo::Index::default();
+    let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+    let ingest = crate::pack::Ingest {
+        repo,
+        index: &index,
+        claimed: Default::default(),
+        tx,
+        progress: &crate::progress::Silent,
+        level: Level::new(None),
+    };
+    let (ids, total) = ingest
+        .read(data, Some(data.len() as u64), hint, "test")
+        .unwrap();
+    assert_eq!(total, data.len() as u64);
+    drop(ingest);
+    let blobs: HashMap<String, u64> = rx
+        .into_iter()
+        .flatten()
+        .map(|b| (hex(&b.id), b.raw_len))
+        .collect();
+    ids.iter().map(|id| blobs[id]).collect()
+}
+
+#[test]
+fn tables_are_cut_in_fixed_pieces_and_everything_else_by_content() {
+    let f = Fixture::new();
+    let repo = f.init(None);
+    let max = u64::from(repo.config.chunker.max);
+    let data = noise(3, (2 * max + 12_345) as usize);
+    for hint in [
+        Hint::Engine(Codec::Lz),
+        Hint::Engine(Codec::Entropy),
+        Hint::Plain,
+    ] {
+        assert_eq!(cuts(&repo, &data, hint), [max, max, 12_345], "{hint:?}");
+    }
+    // A whole number of pieces leaves no empty chunk behind.
+    assert_eq!(
+        cuts(&repo, &data[..2 * max as usize], Hint::Plain),
+        [max, max]
+    );
+    let cdc = cuts(&repo, &data, Hint::Unknown);
+    assert_eq!(cdc.iter().sum::<u64>(), data.len() as u64);
+    assert!(cdc.len() > 3 && cdc.iter().all(|&c| c <= max), "{cdc:?}");
+}
+
+/// Restore writes chunks that start on a block boundary around the page cache and the
+/// rest buffered, in the same file too: single-chunk files of and around the direct
+/// threshold, a large file FastCDC cut at unaligned offsets, and a real table.
+#[test]
+fn restore_is_bit_exact_whichever_way_each_chunk_is_written() {
+    let f = Fixture::new();
+    let repo = f.init(Some(crate::Secret::KeyFile(vec![9; 32])));
+    let data = f.path("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let mib = 1 << 20;
+    for (name, n) in [
+        ("small", 5_000),
+        ("below", mib - 1),
+        ("exact", mib),
+        ("blocks", 2 * mib + 4096),
+        ("tail", 3 * mib + 17),
+        ("cdc", 11 * mib + 4095),
+    ] {
+        std::fs::write(data.join(name), noise(n as u64, n)).unwrap();
+    }
+    crate::sniff::tests::write_db("rocksdb", "lz4", &data.join("rocks"));
+    f.hot(&repo, &data, None);
+    let out = f.path("out");
+    f.restore_to(&repo, "latest", &out, false);
+    assert_same(&data, &out);
+}
