@@ -252,6 +252,28 @@ impl Repository {
         Ok(self.block_on(self.store.get(key))?)
     }
 
+    /// Fetches `keys` with up to `parallelism()` requests in flight and hands each object to
+    /// `f` in key order: listing 100 snapshots or index files pays one round trip's worth
+    /// of waiting per `parallelism()` objects, not per object. A store error stops it.
+    pub fn get_each(
+        &self,
+        keys: &[String],
+        mut f: impl FnMut(&str, Bytes) -> Result<()>,
+    ) -> Result<()> {
+        use futures::StreamExt;
+        let n = self.store.parallelism().max(1);
+        let store = &self.store;
+        self.block_on(async {
+            let mut fetched = futures::stream::iter(keys)
+                .map(|k| async move { (k, store.get(k).await) })
+                .buffered(n);
+            while let Some((k, r)) = fetched.next().await {
+                f(k, r?)?;
+            }
+            Ok(())
+        })
+    }
+
     pub fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Bytes> {
         Ok(self.block_on(self.store.get_range(key, offset, len))?)
     }
@@ -320,21 +342,25 @@ impl Repository {
     /// `unreadable` (a store error still fails: that is not damage).
     pub fn load_index(&self) -> Result<Index> {
         let mut index = Index::default();
+        let mut keys = Vec::new();
         for meta in self.list("index/")? {
-            if !is_id(meta.key.trim_start_matches("index/")) {
+            if is_id(meta.key.trim_start_matches("index/")) {
+                keys.push(meta.key);
+            } else {
                 let e = format!("{}: not an index object name", meta.key.escape_debug());
                 index.unreadable.push((meta.key, e));
-                continue;
-            }
-            let raw = self.get(&meta.key)?;
-            let file = self
-                .decode::<IndexFile>(&meta.key, &raw)
-                .and_then(|f| Index::check(&meta.key, &f).map(|()| f));
-            match file {
-                Ok(f) => index.add(&meta.key, f)?,
-                Err(e) => index.unreadable.push((meta.key.clone(), e.to_string())),
             }
         }
+        self.get_each(&keys, |key, raw| {
+            let file = self
+                .decode::<IndexFile>(key, &raw)
+                .and_then(|f| Index::check(key, &f).map(|()| f));
+            match file {
+                Ok(f) => index.add(key, f)?,
+                Err(e) => index.unreadable.push((key.to_string(), e.to_string())),
+            }
+            Ok(())
+        })?;
         Ok(index)
     }
 

@@ -106,25 +106,29 @@ pub struct Unreadable {
 pub fn scan(repo: &Repository) -> Result<(Vec<Listed>, Vec<Unreadable>)> {
     let mut out = Vec::new();
     let mut bad = Vec::new();
+    let mut keys = Vec::new();
     for meta in repo.list("snapshots/")? {
         // Not one of ours (an S3 folder marker, a stray file): never fetched, which could
         // fail the whole listing on a key the store refuses.
-        if !is_id(meta.key.trim_start_matches("snapshots/")) {
+        if is_id(meta.key.trim_start_matches("snapshots/")) {
+            keys.push(meta.key);
+        } else {
             bad.push(Unreadable {
                 error: format!("{}: not a snapshot object name", meta.key.escape_debug()),
                 key: meta.key,
             });
-            continue;
         }
-        let raw = repo.get(&meta.key)?;
-        match read_one(repo, &meta.key, &raw) {
+    }
+    repo.get_each(&keys, |key, raw| {
+        match read_one(repo, key, &raw) {
             Ok(l) => out.push(l),
             Err(e) => bad.push(Unreadable {
-                key: meta.key,
+                key: key.to_string(),
                 error: e.to_string(),
             }),
         }
-    }
+        Ok(())
+    })?;
     out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
     Ok((out, bad))
 }
