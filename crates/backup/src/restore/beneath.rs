@@ -143,9 +143,9 @@ impl Root {
     }
 
     /// Makes everything written below the root durable, data and metadata, with one
-    /// `syncfs(2)` of its filesystem instead of an fsync per file: on a restore of hundreds
-    /// of files (a LevelDB dir) the per-file journal commits took two seconds of a
-    /// three-second restore. It also flushes whatever else is dirty on that filesystem,
+    /// `syncfs(2)` of its filesystem instead of an fsync per file: restoring a 625-file
+    /// LevelDB dir, the per-file fdatasyncs took 2 s in all, one after another, in a
+    /// restore of 2–3 s. It also flushes whatever else is dirty on that filesystem,
     /// which only costs time. Errors are reported since Linux 5.8; `files` is the per-file
     /// fallback where syncfs does not exist.
     pub fn sync_all_below(&self, files: &mut dyn Iterator<Item = &Path>) -> Result<()> {
