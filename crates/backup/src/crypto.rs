@@ -223,8 +223,9 @@ impl Keys {
         let kdf = match secret {
             Secret::Passphrase(_) => Kdf::Argon2id {
                 // RFC 9106's second recommended option. The 4 lanes do the same total work
-                // as 1 (a guess costs an attacker as much) but are filled on all cores, so
-                // opening the repository takes half the time on two (docs/FORMAT.md).
+                // as 1 (a guess costs an attacker as much) but are filled on all cores:
+                // opening a repository took 0.11–0.14 s instead of 0.16–0.20 s on two
+                // (docs/BENCHMARKS.md).
                 m_kib: 64 * 1024,
                 t: 3,
                 p: 4,

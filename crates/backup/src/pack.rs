@@ -50,8 +50,8 @@ pub struct Level {
     /// For data nothing is known about, and for tables stored uncompressed.
     pub normal: i32,
     /// For snappy/LZ4 table blocks. On real LevelDB/RocksDB tables (scripts/bench) level 2
-    /// stores within 1 % of level 3 at about the CPU of level 1 (half of level 3's); level 1
-    /// stores 8 % more. What is left to gain there is mostly the entropy coding those
+    /// stores 2–3 % more than level 3 at about the CPU of level 1 (half of level 3's);
+    /// level 1 stores 4–6 % more than level 2. What is left to gain there is mostly the entropy coding those
     /// codecs lack, which every level does.
     pub lz_tables: i32,
 }

@@ -22,7 +22,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use self::beneath::Root;
-use self::download::{Fetch, Fetched, Journal, Pending};
+use self::download::{Fetch, Fetched, Journal};
 use self::plan::PackPlan;
 use crate::error::{BackupError, Result};
 use crate::format::*;
@@ -258,12 +258,7 @@ impl Stage<'_> {
             Some(r) => r,
             None => {
                 // A journal line claims that data is durable, the files' names included.
-                root.sync_all_below(
-                    &mut paths
-                        .iter()
-                        .map(PathBuf::as_path)
-                        .chain(dirs.iter().copied()),
-                )?;
+                root.sync_all_below()?;
                 let j = Journal::create(self.journal, snapshot_id)?;
                 sync_parent(self.journal)?;
                 (j, Default::default())
@@ -287,7 +282,7 @@ impl Stage<'_> {
         let (reused, pending) = if self.opts.delta && !resuming {
             plan::delta(self, &root, &paths, packs, threads)?
         } else {
-            (0, Pending::default())
+            (0, Vec::new())
         };
         todo.retain(|&slot| !packs[slot].blobs.is_empty());
         let fetch = Fetch {
@@ -335,7 +330,7 @@ impl Stage<'_> {
             set_meta(&f, e, keep)
                 .map_err(|err| BackupError::io(self.staging.join(&e.path), err))?;
         }
-        root.sync_all_below(&mut paths.iter().map(PathBuf::as_path))
+        root.sync_all_below()
     }
 }
 

@@ -70,13 +70,15 @@ fn write_direct(path: &Path, data: &[u8]) -> std::io::Result<()> {
         .custom_flags(libc::O_DIRECT)
         .open(path)?;
     let whole = write_blocks_at(&f, data, 0)?;
-    let tail = OpenOptions::new().write(true).open(path)?;
     if whole < data.len() {
-        tail.write_all_at(&data[whole..], whole as u64)?;
+        OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .write_all_at(&data[whole..], whole as u64)?;
     }
     // Data written with O_DIRECT is on the device, but the extents that locate it (and the
-    // buffered tail) are not until this.
-    tail.sync_all()
+    // buffered tail, fsync being per file, not per descriptor) are not until this.
+    f.sync_all()
 }
 
 /// Writes the whole blocks at the start of `data` to `f`, an O_DIRECT descriptor, at
@@ -137,9 +139,8 @@ pub fn read_range(
         }
         Err(e) => return Err(e),
     };
-    let end = offset
-        .checked_add(len)
-        .filter(|&e| e <= f.metadata().map_or(0, |m| m.len()));
+    let size = f.metadata()?.len();
+    let end = offset.checked_add(len).filter(|&e| e <= size);
     let Some(end) = end else {
         return Err(ErrorKind::UnexpectedEof.into());
     };

@@ -194,12 +194,10 @@ impl LocalStore {
     }
 
     fn delete_blocking(&self, key: &str) -> StoreResult<()> {
-        let path = self.path(key)?;
-        match fs::remove_file(&path) {
-            Ok(()) => sync_dir(path.parent().expect("has a parent")).map_err(|e| self.err(key, e)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.err(key, e)),
+        for (dir, key) in self.remove_each(&[key.to_string()])? {
+            sync_dir(&dir).map_err(|e| self.err(&key, e))?;
         }
+        Ok(())
     }
 }
 

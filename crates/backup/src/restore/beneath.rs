@@ -145,30 +145,14 @@ impl Root {
     /// Makes everything written below the root durable, data and metadata, with one
     /// `syncfs(2)` of its filesystem instead of an fsync per file: restoring a 625-file
     /// LevelDB dir, the per-file fdatasyncs took 2 s in all, one after another, in a
-    /// restore of 2–3 s. It also flushes whatever else is dirty on that filesystem,
-    /// which only costs time. Errors are reported since Linux 5.8; `files` is the per-file
-    /// fallback where syncfs does not exist.
-    pub fn sync_all_below(&self, files: &mut dyn Iterator<Item = &Path>) -> Result<()> {
-        #[cfg(target_os = "linux")]
-        {
-            let _ = files;
-            // SAFETY: the fd is owned by `self` and open for the whole call.
-            if unsafe { libc::syncfs(self.fd.as_raw_fd()) } != 0 {
-                return Err(self.err(Path::new(""), io::Error::last_os_error()));
-            }
-            Ok(())
+    /// restore of 2–3 s. It also flushes whatever else is dirty on that filesystem, which
+    /// only costs time. Errors are reported since Linux 5.8.
+    pub fn sync_all_below(&self) -> Result<()> {
+        // SAFETY: the fd is owned by `self` and open for the whole call.
+        if unsafe { libc::syncfs(self.fd.as_raw_fd()) } != 0 {
+            return Err(self.err(Path::new(""), io::Error::last_os_error()));
         }
-        #[cfg(not(target_os = "linux"))]
-        {
-            for p in files {
-                self.open_file(p, false)?
-                    .sync_all()
-                    .map_err(|e| self.err(p, e))?;
-            }
-            self.root_file()?
-                .sync_all()
-                .map_err(|e| self.err(Path::new(""), e))
-        }
+        Ok(())
     }
 
     /// Opens a regular file below the root for writing (created 0600 with `create`); a

@@ -2,7 +2,7 @@
 //! merged range reads (`crate::fetch`), open and check every blob and write it wherever the snapshot needs
 //! it. A journal thread records finished packs once their data is durable, so an
 //! interrupted restore resumes instead of downloading everything again.
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -112,13 +112,6 @@ pub(super) struct Fetch<'a> {
     pub direct: AtomicBool,
 }
 
-/// Written before the download starts but not yet durable or journaled (`--delta`).
-#[derive(Debug, Default)]
-pub(super) struct Pending {
-    pub files: Vec<u32>,
-    pub packs: Vec<usize>,
-}
-
 #[derive(Debug, Default)]
 pub(super) struct Fetched {
     pub packs: u64,
@@ -128,20 +121,21 @@ pub(super) struct Fetched {
 impl Fetch<'_> {
     /// Fetches the packs `todo` (slots in `packs`) on `connections` threads. On an error
     /// the other workers finish their current pack and stop; what finished is journaled
-    /// either way.
+    /// either way, and so are `pending`, packs `--delta` supplied from the old target
+    /// before the download (written, not yet durable or journaled).
     pub fn run(
         &self,
         todo: &[usize],
         connections: usize,
         journal: Journal,
-        pending: Pending,
+        pending: Vec<usize>,
     ) -> Result<Fetched> {
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let requests = AtomicU64::new(0);
         let fetched = AtomicU64::new(0);
         let failed: Mutex<Option<BackupError>> = Mutex::new(None);
-        let (tx, rx) = mpsc::channel::<(usize, Vec<u32>)>();
+        let (tx, rx) = mpsc::channel::<usize>();
         let journaled = std::thread::scope(|s| {
             let writer = s.spawn(|| self.journal(journal, pending, rx, &stop));
             for _ in 0..connections.clamp(1, todo.len().max(1)) {
@@ -154,10 +148,10 @@ impl Fetch<'_> {
                             return;
                         };
                         match self.pack(slot, requests) {
-                            Ok(files) => {
+                            Ok(()) => {
                                 fetched.fetch_add(1, Ordering::Relaxed);
                                 // Only fails when the journal writer gave up; its error wins.
-                                let _ = tx.send((slot, files));
+                                let _ = tx.send(slot);
                             }
                             Err(e) => {
                                 stop.store(true, Ordering::Relaxed);
@@ -181,8 +175,8 @@ impl Fetch<'_> {
         })
     }
 
-    /// Downloads one pack and writes its chunks; returns the files it wrote to.
-    fn pack(&self, slot: usize, requests: &AtomicU64) -> Result<Vec<u32>> {
+    /// Downloads one pack and writes its chunks.
+    fn pack(&self, slot: usize, requests: &AtomicU64) -> Result<()> {
         let plan = &self.packs[slot];
         let name = &self.index.packs[plan.pack as usize];
         let place = format!("pack {name}");
@@ -194,7 +188,6 @@ impl Fetch<'_> {
         // Only the last file stays open: a pack holds a big file's chunks in a row, and
         // hundreds of workers must stay within the descriptor limit.
         let mut open: Option<(u32, File, Option<File>)> = None;
-        let mut touched = Vec::new();
         let mut buf = Vec::new();
         let blobs = plan.blobs.iter().map(|b| (b.id, b.loc)).collect();
         for span in crate::fetch::spans(blobs) {
@@ -232,14 +225,11 @@ impl Fetch<'_> {
                     f.write_all_at(&data[done..], d.offset + done as u64)
                         .map_err(|e| BackupError::io(path, e))?;
                     self.progress.advance(data.len() as u64);
-                    touched.push(d.file);
                 }
                 Ok(())
             })?;
         }
-        touched.sort_unstable();
-        touched.dedup();
-        Ok(touched)
+        Ok(())
     }
 
     /// Writes what it can of a chunk around the page cache and returns how many bytes that
@@ -282,29 +272,24 @@ impl Fetch<'_> {
     fn journal(
         &self,
         mut journal: Journal,
-        pending: Pending,
-        rx: Receiver<(usize, Vec<u32>)>,
+        mut done: Vec<usize>,
+        rx: Receiver<usize>,
         stop: &AtomicBool,
     ) -> Result<()> {
-        let mut dirty: BTreeSet<u32> = pending.files.into_iter().collect();
-        let mut done = pending.packs;
         let mut last = Instant::now();
         let mut record = || -> Result<()> {
             loop {
                 match rx.recv_timeout(BATCH_TIME) {
-                    Ok((slot, files)) => {
-                        dirty.extend(files);
-                        done.push(slot);
-                    }
+                    Ok(slot) => done.push(slot),
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
                 if done.len() >= BATCH || (!done.is_empty() && last.elapsed() >= BATCH_TIME) {
-                    self.flush(&mut journal, &mut dirty, &mut done)?;
+                    self.flush(&mut journal, &mut done)?;
                     last = Instant::now();
                 }
             }
-            self.flush(&mut journal, &mut dirty, &mut done)
+            self.flush(&mut journal, &mut done)
         };
         let r = record();
         if r.is_err() {
@@ -314,18 +299,11 @@ impl Fetch<'_> {
     }
 
     /// Makes the written data durable, then says so: a journal line never outruns data.
-    fn flush(
-        &self,
-        journal: &mut Journal,
-        dirty: &mut BTreeSet<u32>,
-        done: &mut Vec<usize>,
-    ) -> Result<()> {
+    fn flush(&self, journal: &mut Journal, done: &mut Vec<usize>) -> Result<()> {
         if done.is_empty() {
             return Ok(());
         }
-        self.root
-            .sync_all_below(&mut dirty.iter().map(|&f| self.paths[f as usize].as_path()))?;
-        dirty.clear();
+        self.root.sync_all_below()?;
         let mut text = String::new();
         for &slot in done.iter() {
             text.push_str(&self.packs[slot].line(self.index));

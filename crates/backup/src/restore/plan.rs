@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::download::Pending;
 use crate::crypto::Id;
 use crate::error::{BackupError, Result};
 use crate::format::*;
@@ -123,7 +122,7 @@ pub(super) fn delta(
     paths: &[PathBuf],
     packs: &mut [PackPlan],
     threads: usize,
-) -> Result<(u64, Pending)> {
+) -> Result<(u64, Vec<usize>)> {
     let (repo, index, files, old, progress) = (
         stage.repo,
         stage.index,
@@ -183,19 +182,14 @@ pub(super) fn delta(
     })?;
     let found = found.into_inner().expect("not poisoned");
     let taken: HashSet<(u32, u64)> = found.iter().map(|d| (d.file, d.offset)).collect();
-    let mut done = Pending {
-        files: found.iter().map(|d| d.file).collect(),
-        packs: Vec::new(),
-    };
-    done.files.sort_unstable();
-    done.files.dedup();
+    let mut done = Vec::new();
     for (slot, p) in packs.iter_mut().enumerate() {
         for b in &mut p.blobs {
             b.dests.retain(|d| !taken.contains(&(d.file, d.offset)));
         }
         p.blobs.retain(|b| !b.dests.is_empty());
         if p.blobs.is_empty() {
-            done.packs.push(slot);
+            done.push(slot);
         }
     }
     Ok((reused.into_inner(), done))
